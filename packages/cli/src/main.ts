@@ -1,0 +1,47 @@
+import { Command, CommanderError } from 'commander';
+import { isDeptError } from '@dept/tensor';
+import { registerCommands } from './commands/index.ts';
+
+/**
+ * Runs the `dept` command line and returns its exit status: 0 on success, 2 for bad input (one line on stderr,
+ * the stack only with `--verbose`), 1 for anything unexpected.
+ *
+ * @example
+ * const status = await main(['data', 'list', '--data-dir', '../shared/data']);
+ */
+export async function main(argv: string[]): Promise<number> {
+  const verbose = argv.includes('--verbose');
+  const program = new Command();
+  program
+    .name('dept')
+    .description('Decomposed Prompt Tuning (DePT) on a frozen T5: few-shot experiments, prompt banks, transfer')
+    .option('--backend <name>', 'tensor backend: node-gpu | node | wasm | cpu (default: the fastest available; env DEPT_BACKEND)')
+    .option('--verbose', 'print stack traces with errors')
+    .showHelpAfterError()
+    .exitOverride();
+  program.hook('preAction', (thisCommand) => {
+    const backend = thisCommand.opts<{ backend?: string }>().backend;
+    if (backend) process.env.DEPT_BACKEND = backend;
+  });
+  program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  registerCommands(program);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
+      return 2; // commander already printed the message
+    }
+    if (isDeptError(error)) {
+      process.stderr.write(`dept: error: ${error.message}\n`);
+      if (verbose && error.stack) process.stderr.write(`${error.stack}\n`);
+      return error.exitCode;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`dept: internal error: ${message}\n`);
+    if (verbose && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+    else process.stderr.write('(run again with --verbose for the stack trace)\n');
+    return 1;
+  }
+}
