@@ -7,3 +7,18 @@
 export { DeptError, isDeptError } from './errors.ts';
 export { type HostTensor, hostTensor, shapeSize, allFinite } from './host.ts';
 export { Rng, type RngState } from './rng.ts';
+export { initBackend, currentBackend, BACKEND_NAMES, type BackendName, type BackendInfo, type InitBackendOptions } from './backend.ts';
+export { linear, linearWeight, disposeLinearWeight, type LinearWeight } from './linear.ts';
+export { registerMissingKernels } from './kernels.ts';
+export * as tf from '@tensorflow/tfjs';
+// Files: atomic writes, JSON with located errors, safetensors, PyTorch torch.save archives (safe subset).
+export { writeFileAtomic, writeJsonAtomic, readJsonFile, parseJsonText, sortKeysDeep, tempSiblingPath, fsyncDir } from './fsutil.ts';
+export { scanJson, type JsonProblem, type JsonDuplicate } from './json.ts';
+export {
+  readSafetensors, readSafetensorsHeader, decodeSafetensors, encodeSafetensors, writeSafetensors, parseSafetensorsHeader,
+  readCheckpoint, writeShardedCheckpoint, SAFETENSORS_SINGLE, SAFETENSORS_INDEX, MAX_HEADER_BYTES, DTYPE_BITS,
+  f32ToF16Bits, f16BitsToF32, f32ToBf16Bits, bf16BitsToF32, roundToBf16, roundToF16,
+  type SafetensorsDtype, type ReadableDtype, type WritableDtype, type SafetensorsEntry, type SafetensorsHeader,
+  type SafetensorsFile, type ReadSafetensorsOptions, type WriteSafetensorsOptions, type TensorCollection,
+  type Checkpoint, type WriteShardedOptions,
+} from './safetensors.ts';

@@ -1,0 +1,162 @@
+/**
+ * T5 configuration, read from a Hugging Face `config.json` (v1.0: relu FFN, tied embeddings; v1.1 / flan:
+ * gated-gelu with the tanh gelu, untied `lm_head`).
+ */
+import { DeptError } from '@dept/tensor';
+
+/** The fields of HF's `T5Config` that the model uses, with HF spelling. */
+export interface T5Config {
+  model_type: 't5';
+  vocab_size: number;
+  d_model: number;
+  d_kv: number;
+  d_ff: number;
+  num_layers: number;
+  num_decoder_layers: number;
+  num_heads: number;
+  relative_attention_num_buckets: number;
+  relative_attention_max_distance: number;
+  dropout_rate: number;
+  layer_norm_epsilon: number;
+  initializer_factor: number;
+  /** `"relu"`, `"gated-gelu"`, `"gelu"`, `"gated-relu"`, ... */
+  feed_forward_proj: string;
+  /** Derived: the activation name (`relu`, `gelu_new`, `gelu`, `silu`). */
+  dense_act_fn: string;
+  /** Derived: `feed_forward_proj` starts with `gated-`. */
+  is_gated_act: boolean;
+  tie_word_embeddings: boolean;
+  pad_token_id: number;
+  eos_token_id: number;
+  decoder_start_token_id: number;
+  /** Anything else found in the file, kept so a written config round-trips. */
+  extra: Record<string, unknown>;
+}
+
+const ACTIVATIONS = new Set(['relu', 'gelu', 'gelu_new', 'silu', 'gelu_pytorch_tanh']);
+
+function num(raw: Record<string, unknown>, key: string, where: string, fallback?: number, integer = true): number {
+  const value = raw[key];
+  if (value === undefined || value === null) {
+    if (fallback !== undefined) return fallback;
+    throw new DeptError(`${where}: field "${key}" is missing, expected a number`);
+  }
+  if (typeof value !== 'number' || !Number.isFinite(value) || (integer && !Number.isInteger(value))) {
+    throw new DeptError(`${where}: field "${key}" is ${JSON.stringify(value)}, expected ${integer ? 'an integer' : 'a number'}`);
+  }
+  if (integer && value <= 0 && !key.endsWith('_id')) {
+    throw new DeptError(`${where}: field "${key}" is ${value}, expected a positive integer`);
+  }
+  return value;
+}
+
+/**
+ * Parses and validates a T5 `config.json` object. `where` names the file in error messages.
+ *
+ * @example
+ * const config = parseT5Config(JSON.parse(readFileSync('t5-small/config.json', 'utf8')), 't5-small/config.json');
+ * config.is_gated_act; // false for t5-small, true for flan-t5
+ */
+export function parseT5Config(raw: unknown, where = 'config.json'): T5Config {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new DeptError(`${where}: expected a JSON object`);
+  }
+  const r = raw as Record<string, unknown>;
+  if (r.model_type !== undefined && r.model_type !== 't5') {
+    throw new DeptError(`${where}: field "model_type" is ${JSON.stringify(r.model_type)}, expected "t5"`);
+  }
+  const feedForward = typeof r.feed_forward_proj === 'string' ? r.feed_forward_proj : 'relu';
+  const parts = feedForward.split('-');
+  const isGated = parts[0] === 'gated';
+  if (parts.length > 2 || (parts.length === 2 && !isGated)) {
+    throw new DeptError(`${where}: field "feed_forward_proj" is "${feedForward}", expected "relu", "gated-gelu" or "{ACT}"/"gated-{ACT}"`);
+  }
+  let act = parts[parts.length - 1] as string;
+  if (feedForward === 'gated-gelu') act = 'gelu_new'; // HF's backward-compatibility rule: the tanh approximation
+  if (!ACTIVATIONS.has(act)) {
+    throw new DeptError(`${where}: field "feed_forward_proj" uses activation "${act}", expected one of ${[...ACTIVATIONS].join(', ')}`);
+  }
+  const numLayers = num(r, 'num_layers', where, 6);
+  const known = new Set([
+    'model_type', 'vocab_size', 'd_model', 'd_kv', 'd_ff', 'num_layers', 'num_decoder_layers', 'num_heads',
+    'relative_attention_num_buckets', 'relative_attention_max_distance', 'dropout_rate', 'layer_norm_epsilon',
+    'initializer_factor', 'feed_forward_proj', 'dense_act_fn', 'is_gated_act', 'tie_word_embeddings', 'pad_token_id',
+    'eos_token_id', 'decoder_start_token_id',
+  ]);
+  const extra: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(r)) if (!known.has(k)) extra[k] = v;
+  const config: T5Config = {
+    model_type: 't5',
+    vocab_size: num(r, 'vocab_size', where, 32128),
+    d_model: num(r, 'd_model', where, 512),
+    d_kv: num(r, 'd_kv', where, 64),
+    d_ff: num(r, 'd_ff', where, 2048),
+    num_layers: numLayers,
+    num_decoder_layers: num(r, 'num_decoder_layers', where, numLayers),
+    num_heads: num(r, 'num_heads', where, 8),
+    relative_attention_num_buckets: num(r, 'relative_attention_num_buckets', where, 32),
+    relative_attention_max_distance: num(r, 'relative_attention_max_distance', where, 128),
+    dropout_rate: num(r, 'dropout_rate', where, 0.1, false),
+    layer_norm_epsilon: num(r, 'layer_norm_epsilon', where, 1e-6, false),
+    initializer_factor: num(r, 'initializer_factor', where, 1.0, false),
+    feed_forward_proj: feedForward,
+    dense_act_fn: act,
+    is_gated_act: isGated,
+    tie_word_embeddings: r.tie_word_embeddings === undefined ? true : r.tie_word_embeddings === true,
+    pad_token_id: num(r, 'pad_token_id', where, 0),
+    eos_token_id: num(r, 'eos_token_id', where, 1),
+    decoder_start_token_id: num(r, 'decoder_start_token_id', where, 0),
+    extra,
+  };
+  if (config.dropout_rate < 0 || config.dropout_rate >= 1) {
+    throw new DeptError(`${where}: field "dropout_rate" is ${config.dropout_rate}, expected a value in [0, 1)`);
+  }
+  if (config.relative_attention_num_buckets < 2) {
+    throw new DeptError(`${where}: field "relative_attention_num_buckets" is ${config.relative_attention_num_buckets}, expected at least 2`);
+  }
+  return config;
+}
+
+/** The JSON object HF writes for a config (derived fields included). */
+export function t5ConfigToJson(config: T5Config): Record<string, unknown> {
+  const { extra, ...fields } = config;
+  return {
+    architectures: ['T5ForConditionalGeneration'],
+    ...extra,
+    ...fields,
+    is_encoder_decoder: true,
+  };
+}
+
+/** Known model shapes, by HF repository name, plus tiny ones for tests and demos. */
+export const T5_PRESETS: Readonly<Record<string, Partial<T5Config>>> = {
+  't5-small': { d_model: 512, d_kv: 64, d_ff: 2048, num_layers: 6, num_heads: 8, feed_forward_proj: 'relu', tie_word_embeddings: true },
+  't5-base': { d_model: 768, d_kv: 64, d_ff: 3072, num_layers: 12, num_heads: 12, feed_forward_proj: 'relu', tie_word_embeddings: true },
+  't5-large': { d_model: 1024, d_kv: 64, d_ff: 4096, num_layers: 24, num_heads: 16, feed_forward_proj: 'relu', tie_word_embeddings: true },
+  't5-v1_1-small': { d_model: 512, d_kv: 64, d_ff: 1024, num_layers: 8, num_heads: 6, feed_forward_proj: 'gated-gelu', tie_word_embeddings: false },
+  't5-v1_1-base': { d_model: 768, d_kv: 64, d_ff: 2048, num_layers: 12, num_heads: 12, feed_forward_proj: 'gated-gelu', tie_word_embeddings: false },
+  'flan-t5-small': { d_model: 512, d_kv: 64, d_ff: 1024, num_layers: 8, num_heads: 6, feed_forward_proj: 'gated-gelu', tie_word_embeddings: false },
+  'flan-t5-base': { d_model: 768, d_kv: 64, d_ff: 2048, num_layers: 12, num_heads: 12, feed_forward_proj: 'gated-gelu', tie_word_embeddings: false },
+  'flan-t5-large': { d_model: 1024, d_kv: 64, d_ff: 2816, num_layers: 24, num_heads: 16, feed_forward_proj: 'gated-gelu', tie_word_embeddings: false },
+  /** A tiny v1.0 model for tests and the quickstart (random weights). */
+  'tiny-relu': { vocab_size: 128, d_model: 32, d_kv: 8, d_ff: 64, num_layers: 2, num_heads: 4, feed_forward_proj: 'relu', tie_word_embeddings: true },
+  /** A tiny v1.1-style model (gated-gelu, untied lm_head). */
+  'tiny-gated': { vocab_size: 128, d_model: 32, d_kv: 8, d_ff: 48, num_layers: 2, num_heads: 4, feed_forward_proj: 'gated-gelu', tie_word_embeddings: false },
+  /** The quickstart model: small enough to train k-shot in minutes on 2 cores. */
+  'mini': { vocab_size: 2048, d_model: 64, d_kv: 16, d_ff: 128, num_layers: 2, num_heads: 4, feed_forward_proj: 'relu', tie_word_embeddings: true },
+};
+
+/**
+ * A full config for a preset name (see {@link T5_PRESETS}), optionally with overrides.
+ *
+ * @example
+ * const config = presetConfig('t5-small');
+ */
+export function presetConfig(name: string, overrides: Partial<T5Config> = {}): T5Config {
+  const preset = T5_PRESETS[name];
+  if (!preset) {
+    throw new DeptError(`unknown model preset "${name}", expected a config.json path or one of ${Object.keys(T5_PRESETS).join(', ')}`);
+  }
+  const { extra, ...rest } = { ...preset, ...overrides };
+  return parseT5Config({ model_type: 't5', ...(extra ?? {}), ...rest }, `preset ${name}`);
+}

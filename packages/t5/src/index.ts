@@ -1,0 +1,15 @@
+/**
+ * @dept/t5: a frozen Hugging Face T5 on tfjs.
+ *
+ * 1. Config: `parseT5Config`, presets.
+ * 2. Weights: names, validation, building tensors, random weights.
+ * 3. The model: forward, loss, greedy decoding with a cache, label scoring.
+ */
+export { type T5Config, parseT5Config, t5ConfigToJson, T5_PRESETS, presetConfig } from './config.ts';
+export { relativePositionBucket, bucketTable } from './buckets.ts';
+export {
+  type T5Weights, expectedTensorShapes, validateCheckpoint, buildT5Weights, disposeT5Weights, randomT5Tensors,
+} from './weights.ts';
+export {
+  T5ForConditionalGeneration, type DropoutContext, type T5ForwardInputs, type T5ForwardOutputs, type GenerateOptions,
+} from './modeling.ts';

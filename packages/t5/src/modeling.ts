@@ -1,0 +1,384 @@
+/**
+ * The T5 encoder-decoder (Hugging Face `T5ForConditionalGeneration` semantics) on tfjs: forward from
+ * `inputs_embeds` + `attention_mask`, cross-entropy with -100 ignored, greedy decoding with a key/value cache, and
+ * label scoring. Weights are frozen plain tensors; gradients flow only to whatever produced `inputs_embeds`.
+ */
+import { tf, type LinearWeight, linear, Rng } from '@dept/tensor';
+import type { T5Config } from './config.ts';
+import { bucketTable } from './buckets.ts';
+import type { AttentionWeights, FeedForwardWeights, T5Weights } from './weights.ts';
+import { disposeT5Weights } from './weights.ts';
+
+/** float32's most negative finite value, HF's additive mask value (`torch.finfo(float32).min`). */
+const MASK_VALUE = -3.4028234663852886e38;
+
+/**
+ * Dropout during training. Each dropout site draws its seed from `rng` in a fixed order, so a run (and a resumed
+ * run, once the rng state is restored) sees the same masks.
+ */
+export interface DropoutContext {
+  rate: number;
+  rng: Rng;
+}
+
+/** Inputs of {@link T5ForConditionalGeneration.forward}. */
+export interface T5ForwardInputs {
+  /** `[batch, enc_len, d_model]` encoder input embeddings (e.g. DePT's `[P; E[ids] + s·A@B]`). */
+  inputsEmbeds: tf.Tensor3D;
+  /** `[batch, enc_len]` 1 for real tokens, 0 for padding (float32 or int32). */
+  attentionMask: tf.Tensor2D;
+  /** `[batch, tgt_len]` int32 target ids, -100 where ignored. */
+  labels: tf.Tensor2D;
+  /** Dropout for training; omit for evaluation. */
+  dropout?: DropoutContext;
+}
+
+/** Outputs of {@link T5ForConditionalGeneration.forward}. */
+export interface T5ForwardOutputs {
+  /** Scalar mean cross-entropy over non-ignored target tokens. */
+  loss: tf.Scalar;
+  /** `[batch, tgt_len, vocab_size]`. */
+  logits: tf.Tensor3D;
+  /** `[batch, enc_len, d_model]` after the final encoder layer norm. */
+  encoderLastHiddenState: tf.Tensor3D;
+}
+
+/** Options of {@link T5ForConditionalGeneration.generate}. */
+export interface GenerateOptions {
+  /** Maximum number of generated tokens (default 20, DePT's `generation_max_length`). */
+  maxNewTokens?: number;
+  /** Stop a row at `</s>` and the whole batch when every row has (default true). */
+  stopAtEos?: boolean;
+  /** Use the key/value cache (default true); false recomputes the decoder over the whole prefix each step. */
+  useCache?: boolean;
+}
+
+interface LayerCache {
+  /** `[b, h, t, d_kv]` self-attention keys/values so far. */
+  selfK: tf.Tensor4D | null;
+  selfV: tf.Tensor4D | null;
+  /** `[b, h, enc_len, d_kv]` cross-attention keys/values (computed once). */
+  crossK: tf.Tensor4D;
+  crossV: tf.Tensor4D;
+}
+
+function dropout(x: tf.Tensor, ctx: DropoutContext | undefined): tf.Tensor {
+  if (!ctx || ctx.rate <= 0) return x;
+  return tf.dropout(x, ctx.rate, undefined, ctx.rng.uint32());
+}
+
+/** `x * rsqrt(mean(x²) + eps) * w` over the last axis (T5LayerNorm: no mean subtraction, no bias). */
+function rmsNorm(x: tf.Tensor, weight: tf.Tensor1D, eps: number): tf.Tensor {
+  const variance = tf.mean(tf.square(x), -1, true);
+  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(variance, eps))), weight);
+}
+
+function geluNew(x: tf.Tensor): tf.Tensor {
+  // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
+  const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), Math.sqrt(2 / Math.PI));
+  return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
+}
+
+function activation(name: string, x: tf.Tensor): tf.Tensor {
+  switch (name) {
+    case 'relu':
+      return tf.relu(x);
+    case 'gelu_new':
+    case 'gelu_pytorch_tanh':
+      return geluNew(x);
+    case 'gelu': {
+      // exact erf gelu: 0.5·x·(1 + erf(x/√2))
+      return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.div(x, Math.SQRT2)), 1));
+    }
+    case 'silu':
+      return tf.mul(x, tf.sigmoid(x));
+    default:
+      throw new Error(`unsupported activation ${name}`);
+  }
+}
+
+/**
+ * A frozen T5 with a language-model head.
+ *
+ * @example
+ * const model = new T5ForConditionalGeneration(config, buildT5Weights(config, tensors, 'model.safetensors'));
+ * const { loss } = model.forward({ inputsEmbeds, attentionMask, labels });
+ */
+export class T5ForConditionalGeneration {
+  readonly config: T5Config;
+  readonly weights: T5Weights;
+  private disposed = false;
+
+  constructor(config: T5Config, weights: T5Weights) {
+    this.config = config;
+    this.weights = weights;
+  }
+
+  /** Frees the weights. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    disposeT5Weights(this.weights, this.config.tie_word_embeddings);
+  }
+
+  /**
+   * Looks up the frozen token embeddings: `[batch, len]` int32 ids → `[batch, len, d_model]`. The gather is on a
+   * constant, so no gradient ever flows through it.
+   */
+  embed(ids: tf.Tensor2D): tf.Tensor3D {
+    return tf.gather(this.weights.shared, ids) as tf.Tensor3D;
+  }
+
+  /** `[1, h, q, k]` relative position bias of the block-0 table for query positions `offset..offset+q-1`. */
+  private positionBias(bias: tf.Tensor2D, queryLength: number, keyLength: number, bidirectional: boolean, offset = 0): tf.Tensor4D {
+    const table = bucketTable(queryLength, keyLength, bidirectional, this.config.relative_attention_num_buckets, this.config.relative_attention_max_distance, offset);
+    const ids = tf.tensor2d(table, [queryLength, keyLength], 'int32');
+    const values = tf.gather(bias, ids); // [q, k, h]
+    return tf.expandDims(tf.transpose(values, [2, 0, 1]), 0) as tf.Tensor4D;
+  }
+
+  /** `[b, len, h·d_kv]` → `[b, h, len, d_kv]`. */
+  private splitHeads(x: tf.Tensor): tf.Tensor4D {
+    const [b, len] = x.shape as [number, number, number];
+    return tf.transpose(tf.reshape(x, [b, len, this.config.num_heads, this.config.d_kv]), [0, 2, 1, 3]) as tf.Tensor4D;
+  }
+
+  /** `[b, h, len, d_kv]` → `[b, len, h·d_kv]`. */
+  private mergeHeads(x: tf.Tensor4D): tf.Tensor3D {
+    const [b, h, len, dk] = x.shape;
+    return tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [b, len, h * dk]) as tf.Tensor3D;
+  }
+
+  /** Scaled-free T5 attention over precomputed heads; `bias` is broadcastable to `[b, h, q, k]`. */
+  private attend(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, bias: tf.Tensor, o: LinearWeight, drop?: DropoutContext): tf.Tensor3D {
+    const scores = tf.add(tf.matMul(q, k, false, true), bias);
+    const weights = dropout(tf.softmax(scores, -1), drop);
+    return linear(this.mergeHeads(tf.matMul(weights, v) as tf.Tensor4D), o) as tf.Tensor3D;
+  }
+
+  private feedForward(x: tf.Tensor, ff: FeedForwardWeights, drop?: DropoutContext): tf.Tensor {
+    let h: tf.Tensor;
+    if (ff.wi0 && ff.wi1) {
+      h = tf.mul(activation(this.config.dense_act_fn, linear(x, ff.wi0)), linear(x, ff.wi1));
+    } else {
+      h = activation(this.config.dense_act_fn, linear(x, ff.wi as LinearWeight));
+    }
+    return linear(dropout(h, drop), ff.wo);
+  }
+
+  /** `[b, k]` mask (1 keep, 0 pad) → additive `[b, 1, 1, k]`. */
+  private extendedMask(mask: tf.Tensor2D): tf.Tensor4D {
+    const m = tf.cast(mask, 'float32');
+    const [b, k] = m.shape;
+    return tf.reshape(tf.mul(tf.sub(1, m), MASK_VALUE), [b, 1, 1, k]) as tf.Tensor4D;
+  }
+
+  /**
+   * The encoder: `inputs_embeds [b, L, d_model]`, `attention_mask [b, L]` → last hidden state `[b, L, d_model]`.
+   */
+  encode(inputsEmbeds: tf.Tensor3D, attentionMask: tf.Tensor2D, drop?: DropoutContext): tf.Tensor3D {
+    const cfg = this.config;
+    const L = inputsEmbeds.shape[1];
+    const first = this.weights.encoder.blocks[0]?.selfAttention.relativeAttentionBias;
+    let bias: tf.Tensor = this.extendedMask(attentionMask);
+    if (first) bias = tf.add(this.positionBias(first, L, L, true), bias);
+    let h: tf.Tensor = dropout(inputsEmbeds, drop);
+    for (const block of this.weights.encoder.blocks) {
+      const normed = rmsNorm(h, block.selfAttentionNorm, cfg.layer_norm_epsilon);
+      const a = block.selfAttention;
+      const attn = this.attend(this.splitHeads(linear(normed, a.q)), this.splitHeads(linear(normed, a.k)), this.splitHeads(linear(normed, a.v)), bias, a.o, drop);
+      h = tf.add(h, dropout(attn, drop));
+      const ffIn = rmsNorm(h, block.feedForwardNorm, cfg.layer_norm_epsilon);
+      h = tf.add(h, dropout(this.feedForward(ffIn, block.feedForward, drop), drop));
+    }
+    return dropout(rmsNorm(h, this.weights.encoder.finalNorm, cfg.layer_norm_epsilon), drop) as tf.Tensor3D;
+  }
+
+  /** Final decoder hidden state → logits, with the tied-embedding rescaling `d_model^-0.5`. */
+  private lmHead(hidden: tf.Tensor): tf.Tensor3D {
+    const scaled = this.config.tie_word_embeddings ? tf.mul(hidden, this.config.d_model ** -0.5) : hidden;
+    return linear(scaled, this.weights.lmHead) as tf.Tensor3D;
+  }
+
+  /**
+   * The decoder over whole sequences (teacher forcing): `decoder_input_ids [b, t]` → logits `[b, t, vocab]`.
+   */
+  decode(decoderInputIds: tf.Tensor2D, encoderHidden: tf.Tensor3D, encoderMask: tf.Tensor2D, drop?: DropoutContext): tf.Tensor3D {
+    const cfg = this.config;
+    const t = decoderInputIds.shape[1];
+    const causal = tf.linalg.bandPart(tf.ones([t, t]), -1, 0); // lower triangle incl. diagonal
+    let selfBias: tf.Tensor = tf.reshape(tf.mul(tf.sub(1, causal), MASK_VALUE), [1, 1, t, t]);
+    const first = this.weights.decoder.blocks[0]?.selfAttention.relativeAttentionBias;
+    if (first) selfBias = tf.add(this.positionBias(first, t, t, false), selfBias);
+    const crossBias = this.extendedMask(encoderMask);
+    let h: tf.Tensor = dropout(this.embed(decoderInputIds), drop);
+    for (const block of this.weights.decoder.blocks) {
+      const normed = rmsNorm(h, block.selfAttentionNorm, cfg.layer_norm_epsilon);
+      const a = block.selfAttention;
+      const selfOut = this.attend(this.splitHeads(linear(normed, a.q)), this.splitHeads(linear(normed, a.k)), this.splitHeads(linear(normed, a.v)), selfBias, a.o, drop);
+      h = tf.add(h, dropout(selfOut, drop));
+      const crossIn = rmsNorm(h, block.crossAttentionNorm, cfg.layer_norm_epsilon);
+      const c = block.crossAttention;
+      const crossOut = this.attend(this.splitHeads(linear(crossIn, c.q)), this.splitHeads(linear(encoderHidden, c.k)), this.splitHeads(linear(encoderHidden, c.v)), crossBias, c.o, drop);
+      h = tf.add(h, dropout(crossOut, drop));
+      const ffIn = rmsNorm(h, block.feedForwardNorm, cfg.layer_norm_epsilon);
+      h = tf.add(h, dropout(this.feedForward(ffIn, block.feedForward, drop), drop));
+    }
+    const out = dropout(rmsNorm(h, this.weights.decoder.finalNorm, cfg.layer_norm_epsilon), drop);
+    return this.lmHead(out);
+  }
+
+  /** Labels shifted right with `decoder_start_token_id`, -100 replaced by `pad_token_id` (int32 `[b, t]`). */
+  shiftRight(labels: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => {
+      const [b, t] = labels.shape;
+      const start = tf.fill([b, 1], this.config.decoder_start_token_id, 'int32');
+      const body = tf.slice(tf.cast(labels, 'int32'), [0, 0], [b, t - 1]);
+      const shifted = tf.concat([start, body], 1);
+      return tf.where(tf.equal(shifted, -100), tf.fill([b, t], this.config.pad_token_id, 'int32'), shifted) as tf.Tensor2D;
+    });
+  }
+
+  /**
+   * Mean cross-entropy of `logits [b, t, V]` against `labels [b, t]`, ignoring -100 (torch's
+   * `CrossEntropyLoss(ignore_index=-100)`); 0 when every label is ignored.
+   */
+  crossEntropy(logits: tf.Tensor3D, labels: tf.Tensor2D): tf.Scalar {
+    const V = logits.shape[2];
+    const flatLabels = tf.reshape(tf.cast(labels, 'int32'), [-1]);
+    const valid = tf.cast(tf.notEqual(flatLabels, -100), 'float32');
+    const safe = tf.where(tf.equal(flatLabels, -100), tf.zerosLike(flatLabels), flatLabels);
+    const logProbs = tf.logSoftmax(tf.reshape(logits, [-1, V]));
+    const picked = tf.sum(tf.mul(logProbs, tf.oneHot(safe, V)), -1);
+    const total = tf.sum(tf.mul(picked, valid));
+    const count = tf.maximum(tf.sum(valid), 1);
+    return tf.neg(tf.div(total, count)) as tf.Scalar;
+  }
+
+  /**
+   * The full forward pass: encoder on `inputs_embeds`, decoder on the shifted labels, loss.
+   */
+  forward(inputs: T5ForwardInputs): T5ForwardOutputs {
+    const encoderLastHiddenState = this.encode(inputs.inputsEmbeds, inputs.attentionMask, inputs.dropout);
+    const decoderInputIds = this.shiftRight(inputs.labels);
+    const logits = this.decode(decoderInputIds, encoderLastHiddenState, inputs.attentionMask, inputs.dropout);
+    const loss = this.crossEntropy(logits, inputs.labels);
+    return { loss, logits, encoderLastHiddenState };
+  }
+
+  /**
+   * Greedy decoding from `decoder_start_token_id`. Returns the generated ids per row (start token excluded). With
+   * `stopAtEos` a row ends at its first `</s>` (kept in the output) and the loop ends once every row has; without
+   * it exactly `maxNewTokens` argmax steps are taken (as the parity fixture's `greedy_ids`).
+   *
+   * @example
+   * const ids = await model.generate(encoderHidden, mask, { maxNewTokens: 20 });
+   */
+  async generate(encoderHidden: tf.Tensor3D, encoderMask: tf.Tensor2D, options: GenerateOptions = {}): Promise<number[][]> {
+    const maxNew = options.maxNewTokens ?? 20;
+    const stopAtEos = options.stopAtEos ?? true;
+    const useCache = options.useCache ?? true;
+    const b = encoderHidden.shape[0];
+    const out: number[][] = Array.from({ length: b }, () => []);
+    const done = new Array<boolean>(b).fill(false);
+    const eos = this.config.eos_token_id;
+    const prefix: number[][] = Array.from({ length: b }, () => [this.config.decoder_start_token_id]);
+    const caches = useCache ? this.crossCaches(encoderHidden) : null;
+    const crossBias = tf.keep(this.extendedMask(encoderMask));
+    try {
+      for (let step = 0; step < maxNew; step++) {
+        const next = tf.tidy(() => {
+          let logits: tf.Tensor2D;
+          if (caches) {
+            const last = tf.tensor2d(prefix.map((p) => [p[p.length - 1] as number]), [b, 1], 'int32');
+            logits = this.decodeStep(last, step, caches, crossBias);
+          } else {
+            const ids = tf.tensor2d(prefix, [b, step + 1], 'int32');
+            const full = this.decode(ids, encoderHidden, encoderMask);
+            logits = tf.reshape(tf.slice(full, [0, step, 0], [b, 1, -1]), [b, -1]) as tf.Tensor2D;
+          }
+          return tf.argMax(logits, -1);
+        });
+        const ids = Array.from(await next.data());
+        next.dispose();
+        for (let i = 0; i < b; i++) {
+          const id = ids[i] as number;
+          prefix[i]?.push(id);
+          if (!done[i]) out[i]?.push(id);
+          if (stopAtEos && id === eos) done[i] = true;
+        }
+        if (stopAtEos && done.every(Boolean)) break;
+      }
+    } finally {
+      crossBias.dispose();
+      if (caches) for (const c of caches) for (const t of [c.selfK, c.selfV, c.crossK, c.crossV]) t?.dispose();
+    }
+    return out;
+  }
+
+  private crossCaches(encoderHidden: tf.Tensor3D): LayerCache[] {
+    return this.weights.decoder.blocks.map((block) =>
+      tf.tidy(() => ({
+        selfK: null,
+        selfV: null,
+        crossK: tf.keep(this.splitHeads(linear(encoderHidden, block.crossAttention.k))),
+        crossV: tf.keep(this.splitHeads(linear(encoderHidden, block.crossAttention.v))),
+      })),
+    );
+  }
+
+  /** One cached decoder step for query position `position`: ids `[b, 1]` → logits `[b, vocab]`. */
+  private decodeStep(ids: tf.Tensor2D, position: number, caches: LayerCache[], crossBias: tf.Tensor4D): tf.Tensor2D {
+    const cfg = this.config;
+    const b = ids.shape[0];
+    const first = this.weights.decoder.blocks[0]?.selfAttention.relativeAttentionBias;
+    const selfBias: tf.Tensor = first ? this.positionBias(first, 1, position + 1, false, position) : tf.zeros([1, 1, 1, position + 1]);
+    let h: tf.Tensor = this.embed(ids);
+    this.weights.decoder.blocks.forEach((block, layer) => {
+      const cache = caches[layer] as LayerCache;
+      const normed = rmsNorm(h, block.selfAttentionNorm, cfg.layer_norm_epsilon);
+      const a = block.selfAttention;
+      const kNew = this.splitHeads(linear(normed, a.k));
+      const vNew = this.splitHeads(linear(normed, a.v));
+      const k = cache.selfK ? tf.concat([cache.selfK, kNew], 2) : kNew;
+      const v = cache.selfV ? tf.concat([cache.selfV, vNew], 2) : vNew;
+      cache.selfK?.dispose();
+      cache.selfV?.dispose();
+      cache.selfK = tf.keep(k as tf.Tensor4D);
+      cache.selfV = tf.keep(v as tf.Tensor4D);
+      h = tf.add(h, this.attend(this.splitHeads(linear(normed, a.q)), cache.selfK, cache.selfV, selfBias, a.o));
+      const crossIn = rmsNorm(h, block.crossAttentionNorm, cfg.layer_norm_epsilon);
+      const c = block.crossAttention;
+      h = tf.add(h, this.attend(this.splitHeads(linear(crossIn, c.q)), cache.crossK, cache.crossV, crossBias, c.o));
+      const ffIn = rmsNorm(h, block.feedForwardNorm, cfg.layer_norm_epsilon);
+      h = tf.add(h, this.feedForward(ffIn, block.feedForward));
+    });
+    const out = rmsNorm(h, this.weights.decoder.finalNorm, cfg.layer_norm_epsilon);
+    return tf.reshape(this.lmHead(out), [b, -1]) as tf.Tensor2D;
+  }
+
+  /**
+   * Log-likelihood of each candidate target for each row (teacher forcing), for classification by label scoring.
+   * `candidates` are token id lists (with `</s>`). Returns `[b][C]` summed log-probabilities.
+   *
+   * @example
+   * const scores = await model.scoreCandidates(encoderHidden, mask, [[632, 1], [71, 1]]);
+   */
+  async scoreCandidates(encoderHidden: tf.Tensor3D, encoderMask: tf.Tensor2D, candidates: number[][]): Promise<number[][]> {
+    const b = encoderHidden.shape[0];
+    const result: number[][] = Array.from({ length: b }, () => []);
+    for (const cand of candidates) {
+      const scores = tf.tidy(() => {
+        const labels = tf.tensor2d(Array.from({ length: b }, () => cand), [b, cand.length], 'int32');
+        const logits = this.decode(this.shiftRight(labels), encoderHidden, encoderMask);
+        const V = logits.shape[2];
+        const logProbs = tf.logSoftmax(logits);
+        return tf.sum(tf.mul(logProbs, tf.oneHot(labels, V)), [1, 2]);
+      });
+      const values = await scores.data();
+      scores.dispose();
+      for (let i = 0; i < b; i++) result[i]?.push(values[i] as number);
+    }
+    return result;
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * Backend choice. tfjs has several backends; we pick the fastest one that works on this machine, once, before any
+ * tensor is created: tfjs-node-gpu (CUDA), then tfjs-node (libtensorflow), then wasm (SIMD XNNPACK), then the
+ * plain-JS cpu backend. `DEPT_BACKEND=wasm|cpu|node|node-gpu` (or the CLI's `--backend`) forces one.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { DeptError } from './errors.ts';
+import { registerMissingKernels } from './kernels.ts';
+
+export type BackendName = 'node-gpu' | 'node' | 'wasm' | 'cpu';
+
+export const BACKEND_NAMES: readonly BackendName[] = ['node-gpu', 'node', 'wasm', 'cpu'];
+
+/** What {@link initBackend} chose. */
+export interface BackendInfo {
+  /** Our name of the backend. */
+  name: BackendName;
+  /** tfjs's own name of the registered backend (`tensorflow`, `wasm`, `cpu`). */
+  tfName: string;
+  /** Human description, e.g. `wasm (SIMD, 1 thread)`. */
+  description: string;
+  /** Backends that were tried and failed, with the reason. */
+  skipped: { name: BackendName; reason: string }[];
+}
+
+let current: BackendInfo | null = null;
+let pending: Promise<BackendInfo> | null = null;
+
+/** Options for {@link initBackend}. */
+export interface InitBackendOptions {
+  /** Force a backend; defaults to `$DEPT_BACKEND`, else the fastest available. */
+  backend?: BackendName;
+  /** Print the choice to stderr (once per process). Default true. */
+  announce?: boolean;
+}
+
+function parseBackendName(value: string, where: string): BackendName {
+  if ((BACKEND_NAMES as readonly string[]).includes(value)) return value as BackendName;
+  throw new DeptError(`${where}: unknown backend "${value}", expected one of ${BACKEND_NAMES.join(', ')}`);
+}
+
+async function tryNodeBinding(name: 'node-gpu' | 'node'): Promise<void> {
+  const moduleName = name === 'node-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
+  // The binding registers the 'tensorflow' backend on import; it throws when libtensorflow is missing.
+  await import(moduleName);
+  if (!(await tf.setBackend('tensorflow'))) throw new Error('setBackend("tensorflow") returned false');
+}
+
+async function tryWasm(): Promise<void> {
+  await import('@tensorflow/tfjs-backend-wasm');
+  if (!(await tf.setBackend('wasm'))) throw new Error('setBackend("wasm") returned false');
+  registerMissingKernels('wasm');
+}
+
+async function tryCpu(): Promise<void> {
+  if (!(await tf.setBackend('cpu'))) throw new Error('setBackend("cpu") returned false');
+}
+
+async function activate(name: BackendName): Promise<void> {
+  if (name === 'node-gpu' || name === 'node') return tryNodeBinding(name);
+  if (name === 'wasm') return tryWasm();
+  return tryCpu();
+}
+
+function describe(name: BackendName): string {
+  if (name === 'wasm') {
+    const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
+    return `wasm (${simd ? 'SIMD' : 'no SIMD'}, 1 thread)`;
+  }
+  if (name === 'node-gpu') return 'tfjs-node-gpu (CUDA)';
+  if (name === 'node') return 'tfjs-node (libtensorflow, CPU)';
+  return 'cpu (plain JavaScript; slow)';
+}
+
+/**
+ * Chooses and activates the tensor backend once per process; later calls return the same choice. A forced
+ * backend that fails to load is an error; in automatic mode failures fall through to the next backend.
+ *
+ * @example
+ * const info = await initBackend();            // e.g. { name: 'wasm', description: 'wasm (SIMD, 1 thread)' }
+ * const cpu = await initBackend({ backend: 'cpu' }); // only before the first call; afterwards the choice is fixed
+ */
+export async function initBackend(options: InitBackendOptions = {}): Promise<BackendInfo> {
+  if (current) {
+    const wanted = options.backend ?? (process.env.DEPT_BACKEND ? parseBackendName(process.env.DEPT_BACKEND, 'DEPT_BACKEND') : undefined);
+    if (wanted && wanted !== current.name) {
+      await activate(wanted);
+      current = { name: wanted, tfName: tf.getBackend(), description: describe(wanted), skipped: [] };
+    }
+    return current;
+  }
+  if (pending) return pending;
+  pending = (async () => {
+    tf.env().set('PROD', true); // silences the "you are running TensorFlow.js in Node" banner
+    const forced = options.backend ?? (process.env.DEPT_BACKEND ? parseBackendName(process.env.DEPT_BACKEND, 'DEPT_BACKEND') : undefined);
+    const candidates: BackendName[] = forced ? [forced] : [...BACKEND_NAMES];
+    const skipped: { name: BackendName; reason: string }[] = [];
+    for (const name of candidates) {
+      try {
+        await activate(name);
+        await tf.ready();
+        current = { name, tfName: tf.getBackend(), description: describe(name), skipped };
+        if (options.announce ?? true) process.stderr.write(`dept: backend ${current.description}\n`);
+        return current;
+      } catch (error) {
+        const reason = error instanceof Error ? error.message.split('\n')[0] ?? '' : String(error);
+        if (forced) throw new DeptError(`backend "${name}" could not be loaded: ${reason}`);
+        skipped.push({ name, reason });
+      }
+    }
+    throw new DeptError(`no tensor backend could be loaded (${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})`);
+  })();
+  try {
+    return await pending;
+  } finally {
+    pending = null;
+  }
+}
+
+/** The active backend, or null before {@link initBackend}. */
+export function currentBackend(): BackendInfo | null {
+  return current;
+}

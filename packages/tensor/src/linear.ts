@@ -1,0 +1,58 @@
+/**
+ * A linear layer that stays on the fast matMul path. PyTorch stores Linear weights as `[out, in]`, so a naive
+ * `x @ W^T` uses a transposed matMul, which the wasm backend runs in a slow plain loop (and so does the gradient).
+ * We keep the weight pre-transposed as `[in, out]` and give the product a custom gradient whose only matMuls are
+ * untransposed 2-D ones: `dx = dy @ W` with `W` `[out, in]` (kept too) — never a transposed product.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** A frozen linear weight in both layouts, with its product function. */
+export interface LinearWeight {
+  /** `[in, out]`: used by the forward product `x @ wT`. */
+  wT: tf.Tensor2D;
+  /** `[out, in]`: used by the input gradient `dy @ w`. */
+  w: tf.Tensor2D;
+  /** `x2 [n, in] → [n, out]` with the custom gradient. */
+  apply: (x2: tf.Tensor2D) => tf.Tensor2D;
+}
+
+/**
+ * Makes a {@link LinearWeight} from a PyTorch-layout weight `[out, in]` (the tensor is kept, not copied; a
+ * transposed copy is made once).
+ *
+ * @example
+ * const q = linearWeight(tf.tensor2d(values, [heads * d_kv, d_model]));
+ */
+export function linearWeight(w: tf.Tensor2D): LinearWeight {
+  const wT = tf.keep(tf.transpose(w)) as tf.Tensor2D;
+  // The weight is frozen and closed over, so the only input (and the only gradient) is x.
+  const apply = tf.customGrad(((x: tf.Tensor) => ({
+    value: tf.matMul(x as tf.Tensor2D, wT),
+    gradFunc: (dy: tf.Tensor) => [tf.matMul(dy as tf.Tensor2D, w)],
+  })) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x2: tf.Tensor2D) => tf.Tensor2D;
+  return { w, wT, apply };
+}
+
+/** Frees both layouts of a weight. */
+export function disposeLinearWeight(weight: LinearWeight): void {
+  weight.w.dispose();
+  weight.wT.dispose();
+}
+
+/**
+ * `x @ W^T` for a frozen weight, with `x` of any rank `[..., in]`, giving `[..., out]`.
+ *
+ * @example
+ * const y = linear(x, weight); // x [b, t, d_model], weight.w [d_ff, d_model] → y [b, t, d_ff]
+ */
+export function linear(x: tf.Tensor, weight: LinearWeight): tf.Tensor {
+  const inDim = weight.wT.shape[0];
+  const outDim = weight.wT.shape[1];
+  if (x.shape[x.rank - 1] !== inDim) {
+    throw new Error(`linear: input last dimension ${x.shape[x.rank - 1]} does not match weight [${outDim}, ${inDim}]`);
+  }
+  if (x.rank === 2) return weight.apply(x as tf.Tensor2D);
+  const lead = x.shape.slice(0, -1);
+  const y = weight.apply(tf.reshape(x, [-1, inDim]) as tf.Tensor2D);
+  return tf.reshape(y, [...lead, outDim]);
+}
