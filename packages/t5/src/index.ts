@@ -13,3 +13,5 @@ export {
 export {
   T5ForConditionalGeneration, type DropoutContext, type T5ForwardInputs, type T5ForwardOutputs, type GenerateOptions,
 } from './modeling.ts';
+export { T5Tokenizer, buildDemoTokenizerJson, type TokenBatch } from './tokenizer.ts';
+export { loadPretrainedT5, readT5Config, writeRandomT5, type PretrainedT5, type WriteRandomT5Options } from './pretrained.ts';

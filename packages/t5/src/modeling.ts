@@ -126,7 +126,7 @@ export class T5ForConditionalGeneration {
    * constant, so no gradient ever flows through it.
    */
   embed(ids: tf.Tensor2D): tf.Tensor3D {
-    return tf.gather(this.weights.shared, ids) as tf.Tensor3D;
+    return tf.gather(this.weights.shared, ids) as unknown as tf.Tensor3D;
   }
 
   /** `[1, h, q, k]` relative position bias of the block-0 table for query positions `offset..offset+q-1`. */
@@ -317,14 +317,12 @@ export class T5ForConditionalGeneration {
   }
 
   private crossCaches(encoderHidden: tf.Tensor3D): LayerCache[] {
-    return this.weights.decoder.blocks.map((block) =>
-      tf.tidy(() => ({
-        selfK: null,
-        selfV: null,
-        crossK: tf.keep(this.splitHeads(linear(encoderHidden, block.crossAttention.k))),
-        crossV: tf.keep(this.splitHeads(linear(encoderHidden, block.crossAttention.v))),
-      })),
-    );
+    return this.weights.decoder.blocks.map((block) => ({
+      selfK: null,
+      selfV: null,
+      crossK: tf.tidy(() => this.splitHeads(linear(encoderHidden, block.crossAttention.k))),
+      crossV: tf.tidy(() => this.splitHeads(linear(encoderHidden, block.crossAttention.v))),
+    }));
   }
 
   /** One cached decoder step for query position `position`: ids `[b, 1]` → logits `[b, vocab]`. */
