@@ -1,9 +1,12 @@
 import type { Command } from 'commander';
+import { registerModel } from './model.ts';
+import { registerScore } from './score.ts';
 
 /**
  * Every sub-command lives in its own file under `commands/` and exports one `register<Name>(program)` function;
  * this list wires them up in the order `dept --help` shows them.
  */
 export function registerCommands(program: Command): void {
-  void program;
+  registerModel(program);
+  registerScore(program);
 }

@@ -1,0 +1,97 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { DeptError, initBackend, parseJsonText, tf, writeJsonAtomic } from '@dept/tensor';
+import { loadPretrainedT5 } from '@dept/t5';
+import { DecomposedPrompt, readBank } from '@dept/prompt';
+import { intOption } from '../options.ts';
+
+interface ScoreBatch {
+  input_ids: number[][];
+  attention_mask: number[][];
+  labels: number[][];
+}
+
+function checkMatrix(value: unknown, field: string, file: string, rows?: number, cols?: number): number[][] {
+  if (!Array.isArray(value) || value.length === 0 || !value.every((r) => Array.isArray(r) && r.every((v) => Number.isInteger(v)))) {
+    throw new DeptError(`${file}: field "${field}" must be a non-empty list of lists of integers`);
+  }
+  const m = value as number[][];
+  const width = cols ?? m[0]!.length;
+  if (rows !== undefined && m.length !== rows) throw new DeptError(`${file}: field "${field}" has ${m.length} rows, expected ${rows}`);
+  m.forEach((r, i) => {
+    if (r.length !== width) throw new DeptError(`${file}: field "${field}" row ${i} has ${r.length} values, expected ${width}`);
+  });
+  return m;
+}
+
+/** Reads and validates a pre-tokenized batch file. */
+export function readScoreBatch(file: string): ScoreBatch {
+  const raw = parseJsonText<Record<string, unknown>>(readFileSync(file, 'utf8'), file);
+  const input_ids = checkMatrix(raw.input_ids, 'input_ids', file);
+  const attention_mask = checkMatrix(raw.attention_mask, 'attention_mask', file, input_ids.length, input_ids[0]!.length);
+  const labels = checkMatrix(raw.labels, 'labels', file, input_ids.length);
+  return { input_ids, attention_mask, labels };
+}
+
+/**
+ * `dept score`: the port-checking tool. For a pre-tokenized batch it writes the loss, logits, encoder output,
+ * the gradients with respect to P, A and B, and raw greedy ids, so any implementation can be compared with it.
+ */
+export function registerScore(program: Command): void {
+  program
+    .command('score')
+    .description('loss, logits, encoder states, gradients and greedy ids of a model + bank on a pre-tokenized batch (for parity checks)')
+    .requiredOption('--model <dir>', 'Hugging Face T5 folder')
+    .requiredOption('--bank <dir>', 'bank folder (adapter_config.json + adapter_model.safetensors)')
+    .requiredOption('--batch <file>', 'JSON with input_ids, attention_mask (padded to max_length) and labels (-100 ignored)')
+    .requiredOption('--out <file>', 'output JSON')
+    .option('--greedy-steps <n>', 'raw argmax steps from the decoder start token (no EOS stop)', '0')
+    .action(async (opts: { model: string; bank: string; batch: string; out: string; greedySteps: string }) => {
+      const steps = intOption(opts.greedySteps, '--greedy-steps', { min: 0 });
+      const batch = readScoreBatch(opts.batch);
+      const bank = readBank(opts.bank);
+      await initBackend();
+      const { model, config } = loadPretrainedT5(opts.model);
+      if (bank.config.token_dim !== config.d_model) {
+        throw new DeptError(`${opts.bank}/adapter_config.json: token_dim ${bank.config.token_dim} does not match the model's d_model ${config.d_model}`);
+      }
+      const s = batch.input_ids[0]!.length;
+      if (s !== bank.config.max_length) {
+        throw new DeptError(`${opts.batch}: inputs have ${s} positions, but the bank's max_length is ${bank.config.max_length} (DePT pads inputs to exactly max_length)`);
+      }
+      for (const row of batch.input_ids) for (const id of row) if (id < 0 || id >= config.vocab_size) throw new DeptError(`${opts.batch}: input id ${id} is outside the vocabulary [0, ${config.vocab_size})`);
+      const prompt = DecomposedPrompt.fromHost(bank.config, bank);
+      const ids = tf.tensor2d(batch.input_ids, undefined, 'int32');
+      const mask = tf.tensor2d(batch.attention_mask, undefined, 'float32');
+      const labels = tf.tensor2d(batch.labels, undefined, 'int32');
+      const embeds = model.embed(ids);
+      const kept: tf.Tensor[] = [];
+      const { value, grads } = tf.variableGrads(() => {
+        const inputs = prompt.encoderInputs(embeds, mask);
+        const out = model.forward({ ...inputs, labels });
+        kept.push(tf.keep(out.logits), tf.keep(out.encoderLastHiddenState));
+        return out.loss;
+      }, prompt.variables());
+      const names = prompt.variables().map((v) => v.name);
+      const grad = async (i: number) => (names[i] ? (await grads[names[i]]!.array()) : null);
+      let greedy: number[][] = [];
+      if (steps > 0) {
+        const inputs = prompt.encoderInputs(embeds, mask);
+        const enc = model.encode(inputs.inputsEmbeds, inputs.attentionMask);
+        greedy = await model.generate(enc, inputs.attentionMask, { maxNewTokens: steps, stopAtEos: false });
+        tf.dispose([enc, inputs.inputsEmbeds, inputs.attentionMask]);
+      }
+      const result = {
+        loss: (await value.data())[0],
+        logits: await kept[0]!.array(),
+        encoder_last_hidden_state: await kept[1]!.array(),
+        grads: { prompt_embeddings: await grad(0), lora_embedding_A: await grad(1), lora_embedding_B: await grad(2) },
+        greedy_ids: greedy,
+      };
+      writeJsonAtomic(opts.out, result, 0);
+      process.stderr.write(`loss ${result.loss}; wrote ${opts.out}\n`);
+      tf.dispose([value, ...Object.values(grads), ...kept, ids, mask, labels, embeds]);
+      prompt.dispose();
+      model.dispose();
+    });
+}
