@@ -1,0 +1,122 @@
+/**
+ * Files written atomically (temporary file in the same folder, fsync, rename, fsync the folder) and JSON files
+ * read with errors that name the file, line and column.
+ */
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { DeptError } from './errors.ts';
+import { scanJson } from './json.ts';
+
+/** A fresh name for a temporary sibling of `path` (same folder, so `rename` stays atomic). */
+export function tempSiblingPath(path: string, tag = 'tmp'): string {
+  return join(dirname(path), `.${basename(path)}.${tag}-${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+/** fsync a folder so a rename inside it is durable; platforms that cannot open folders are skipped. */
+export function fsyncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    // Windows and some file systems refuse to open or fsync a folder; the rename is still atomic there.
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * Writes `data` to `path` so that readers see either the old file or the complete new one, never a partial
+ * file: the bytes go to a temporary file in the same folder, which is fsynced and renamed over `path`, and the
+ * folder is fsynced. The folder must exist.
+ *
+ * @example
+ * writeFileAtomic('runs/a/results.json', JSON.stringify({ accuracy: 0.9 }));
+ */
+export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+  const tmp = tempSiblingPath(path);
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  let fd: number | undefined;
+  try {
+    fd = openSync(tmp, 'wx', 0o644);
+    let off = 0;
+    while (off < bytes.length) off += writeSync(fd, bytes, off, Math.min(bytes.length - off, 1 << 30));
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = undefined;
+    renameSync(tmp, path);
+  } catch (error) {
+    if (fd !== undefined) closeSync(fd);
+    rmSync(tmp, { force: true });
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new DeptError(`${path}: cannot write, folder ${dirname(path)} does not exist`, { cause: error });
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+      throw new DeptError(`${path}: cannot write (${code}: permission denied or read-only file system)`, { cause: error });
+    }
+    throw error;
+  }
+  fsyncDir(dirname(path));
+}
+
+/**
+ * Serialises `value` as JSON and writes it atomically, with a trailing newline. With `sortKeys` (default false)
+ * object keys are written in sorted order at every level, as Python's `json.dumps(sort_keys=True)` does.
+ *
+ * @example
+ * writeJsonAtomic('bank/adapter_config.json', config, 2, { sortKeys: true });
+ */
+export function writeJsonAtomic(path: string, value: unknown, indent = 2, opts: { sortKeys?: boolean } = {}): void {
+  const v = opts.sortKeys ? sortKeysDeep(value) : value;
+  writeFileAtomic(path, `${JSON.stringify(v, null, indent)}\n`);
+}
+
+/** A copy of `value` whose objects have their keys in sorted order (arrays keep their order). */
+export function sortKeysDeep(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeysDeep);
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(value).sort()) out[k] = sortKeysDeep((value as Record<string, unknown>)[k]);
+    return out;
+  }
+  return value;
+}
+
+/**
+ * Parses JSON text, turning a syntax error into a one-line `DeptError`
+ * `<where>: not valid JSON (line L column C): <what>`.
+ *
+ * @example
+ * parseJsonText('{"a": 1}', 'inline'); // { a: 1 }
+ */
+export function parseJsonText<T = unknown>(text: string, where: string): T {
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  try {
+    return JSON.parse(body) as T;
+  } catch (error) {
+    const { problem } = scanJson(body);
+    if (problem) throw new DeptError(`${where}: not valid JSON (line ${problem.line} column ${problem.column}): ${problem.message}`, { cause: error });
+    throw new DeptError(`${where}: not valid JSON: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/**
+ * Reads and parses a JSON file. Errors are `DeptError`s: `<path>: file not found` (with `what` when given,
+ * e.g. "the adapter config") or `<path>: not valid JSON (line L column C): ...`. The caller validates the shape.
+ *
+ * @example
+ * const config = readJsonFile<{ r: number }>('bank/adapter_config.json', 'the adapter config');
+ */
+export function readJsonFile<T = unknown>(path: string, what?: string): T {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new DeptError(`${path}: file not found${what ? ` (expected ${what})` : ''}`, { cause: error });
+    if (code === 'EISDIR') throw new DeptError(`${path}: is a folder, expected a JSON file${what ? ` (${what})` : ''}`, { cause: error });
+    if (code === 'EACCES' || code === 'EPERM') throw new DeptError(`${path}: cannot read (permission denied)`, { cause: error });
+    throw error;
+  }
+  return parseJsonText<T>(text, path);
+}

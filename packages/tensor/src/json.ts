@@ -1,0 +1,183 @@
+/**
+ * A small JSON syntax scanner used where `JSON.parse` is not enough: it finds the line and column of a syntax
+ * error (V8's messages do not always give a position) and it finds duplicate object keys, which `JSON.parse`
+ * silently collapses (the last one wins). It builds no values; `JSON.parse` still does the parsing.
+ */
+
+/** Where a JSON text goes wrong. */
+export interface JsonProblem {
+  /** 0-based character offset. */
+  position: number;
+  /** 1-based line and column of `position`. */
+  line: number;
+  column: number;
+  message: string;
+}
+
+/** A key that appears twice in one JSON object. */
+export interface JsonDuplicate {
+  key: string;
+  /** Keys of the enclosing objects, outermost first (`[]` for the top level). */
+  path: string[];
+}
+
+/** 1-based line and column of a character offset. */
+export function lineColumn(text: string, position: number): { line: number; column: number } {
+  let line = 1;
+  let lineStart = 0;
+  const end = Math.min(position, text.length);
+  for (let i = 0; i < end; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, column: end - lineStart + 1 };
+}
+
+class Scanner {
+  pos = 0;
+  duplicate: JsonDuplicate | null = null;
+  constructor(private readonly text: string) {}
+
+  fail(message: string, at = this.pos): never {
+    throw Object.assign(new Error(message), { position: at });
+  }
+
+  ws(): void {
+    const t = this.text;
+    while (this.pos < t.length) {
+      const c = t.charCodeAt(this.pos);
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) this.pos++;
+      else break;
+    }
+  }
+
+  value(path: string[], depth: number): void {
+    if (depth > 512) this.fail('nesting deeper than 512 levels');
+    this.ws();
+    const t = this.text;
+    if (this.pos >= t.length) this.fail('unexpected end of input');
+    const c = t[this.pos];
+    if (c === '{') this.object(path, depth);
+    else if (c === '[') this.array(path, depth);
+    else if (c === '"') this.string();
+    else if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) this.number();
+    else if (t.startsWith('true', this.pos)) this.pos += 4;
+    else if (t.startsWith('false', this.pos)) this.pos += 5;
+    else if (t.startsWith('null', this.pos)) this.pos += 4;
+    else this.fail(`unexpected character ${JSON.stringify(c)}`);
+  }
+
+  object(path: string[], depth: number): void {
+    this.pos++; // {
+    const keys = new Set<string>();
+    this.ws();
+    if (this.text[this.pos] === '}') {
+      this.pos++;
+      return;
+    }
+    for (;;) {
+      this.ws();
+      if (this.text[this.pos] !== '"') this.fail('expected a double-quoted property name');
+      const key = this.string();
+      if (keys.has(key)) {
+        if (this.duplicate === null) this.duplicate = { key, path: [...path] };
+      } else keys.add(key);
+      this.ws();
+      if (this.text[this.pos] !== ':') this.fail("expected ':' after a property name");
+      this.pos++;
+      this.value([...path, key], depth + 1);
+      this.ws();
+      const c = this.text[this.pos];
+      if (c === ',') {
+        this.pos++;
+        continue;
+      }
+      if (c === '}') {
+        this.pos++;
+        return;
+      }
+      this.fail(c === undefined ? 'unexpected end of input' : "expected ',' or '}' after a property value");
+    }
+  }
+
+  array(path: string[], depth: number): void {
+    this.pos++; // [
+    this.ws();
+    if (this.text[this.pos] === ']') {
+      this.pos++;
+      return;
+    }
+    for (;;) {
+      this.value(path, depth + 1);
+      this.ws();
+      const c = this.text[this.pos];
+      if (c === ',') {
+        this.pos++;
+        continue;
+      }
+      if (c === ']') {
+        this.pos++;
+        return;
+      }
+      this.fail(c === undefined ? 'unexpected end of input' : "expected ',' or ']' after an array element");
+    }
+  }
+
+  string(): string {
+    const t = this.text;
+    const start = this.pos;
+    this.pos++; // opening quote
+    let simple = true;
+    while (this.pos < t.length) {
+      const c = t.charCodeAt(this.pos);
+      if (c === 0x22) {
+        this.pos++;
+        const raw = t.slice(start, this.pos);
+        return simple ? raw.slice(1, -1) : (JSON.parse(raw) as string);
+      }
+      if (c === 0x5c) {
+        simple = false;
+        const e = t[this.pos + 1];
+        if (e === 'u') {
+          if (!/^[0-9a-fA-F]{4}$/.test(t.slice(this.pos + 2, this.pos + 6))) this.fail('bad \\u escape in a string');
+          this.pos += 6;
+        } else if (e !== undefined && '"\\/bfnrt'.includes(e)) this.pos += 2;
+        else this.fail('bad escape in a string');
+        continue;
+      }
+      if (c < 0x20) this.fail('control character in a string');
+      this.pos++;
+    }
+    return this.fail('unterminated string', start);
+  }
+
+  number(): void {
+    const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(this.text.slice(this.pos, this.pos + 400));
+    if (!m) this.fail('bad number');
+    this.pos += m[0].length;
+  }
+}
+
+/**
+ * Scans `text` as JSON. Returns the first syntax problem (or `null` when the text is valid JSON) and the first
+ * duplicate key met.
+ *
+ * @example
+ * scanJson('{"a": 1, "a": 2}').duplicate; // { key: 'a', path: [] }
+ * scanJson('{\n "a": }').problem?.line;    // 2
+ */
+export function scanJson(text: string): { problem: JsonProblem | null; duplicate: JsonDuplicate | null } {
+  const s = new Scanner(text);
+  try {
+    s.value([], 0);
+    s.ws();
+    if (s.pos < text.length) s.fail('unexpected text after the JSON value');
+    return { problem: null, duplicate: s.duplicate };
+  } catch (error) {
+    const position = (error as { position?: number }).position ?? s.pos;
+    const { line, column } = lineColumn(text, position);
+    return { problem: { position, line, column, message: (error as Error).message }, duplicate: s.duplicate };
+  }
+}

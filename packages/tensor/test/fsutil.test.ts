@@ -1,0 +1,65 @@
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isDeptError } from '../src/errors.ts';
+import { parseJsonText, readJsonFile, writeFileAtomic, writeJsonAtomic } from '../src/fsutil.ts';
+import { scanJson } from '../src/json.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'dept-fs-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('atomic writes', () => {
+  it('writes a string and bytes, replacing an old file, leaving no temporary file', () => {
+    const p = join(tmp, 'a.txt');
+    writeFileAtomic(p, 'old');
+    writeFileAtomic(p, 'new contents');
+    expect(readFileSync(p, 'utf8')).toBe('new contents');
+    writeFileAtomic(p, new Uint8Array([1, 2, 3]));
+    expect([...readFileSync(p)]).toEqual([1, 2, 3]);
+    expect(readdirSync(tmp).filter((f) => f.startsWith('.'))).toEqual([]);
+  });
+
+  it('writes JSON with sorted keys at every level when asked, and a trailing newline', () => {
+    const p = join(tmp, 'c.json');
+    writeJsonAtomic(p, { b: 1, a: { d: [2, { z: 0, y: 1 }], c: null } }, 2, { sortKeys: true });
+    expect(readFileSync(p, 'utf8')).toBe('{\n  "a": {\n    "c": null,\n    "d": [\n      2,\n      {\n        "y": 1,\n        "z": 0\n      }\n    ]\n  },\n  "b": 1\n}\n');
+  });
+
+  it('names the missing folder', () => {
+    expect(() => writeFileAtomic(join(tmp, 'no', 'x.json'), '{}')).toThrow(`${join(tmp, 'no', 'x.json')}: cannot write, folder ${join(tmp, 'no')} does not exist`);
+  });
+});
+
+describe('reading JSON files', () => {
+  it('reads a valid file', () => {
+    const p = join(tmp, 'ok.json');
+    writeFileSync(p, '{"r": 30}');
+    expect(readJsonFile<{ r: number }>(p).r).toBe(30);
+  });
+
+  it('says file not found, with what was expected', () => {
+    const p = join(tmp, 'missing.json');
+    expect(() => readJsonFile(p, 'the bank config')).toThrow(`${p}: file not found (expected the bank config)`);
+    try {
+      readJsonFile(p);
+    } catch (e) {
+      expect(isDeptError(e)).toBe(true);
+    }
+  });
+
+  it('gives line and column of a syntax error', () => {
+    const p = join(tmp, 'bad.json');
+    writeFileSync(p, '{\n  "a": 1,\n  "b": ,\n}');
+    expect(() => readJsonFile(p)).toThrow(`${p}: not valid JSON (line 3 column 8): unexpected character ","`);
+    expect(() => parseJsonText('{"a": 1,}', 'x')).toThrow('x: not valid JSON (line 1 column 9): expected a double-quoted property name');
+    expect(() => parseJsonText('', 'x')).toThrow('x: not valid JSON (line 1 column 1): unexpected end of input');
+    expect(() => parseJsonText('[1, 2', 'x')).toThrow('x: not valid JSON (line 1 column 6): unexpected end of input');
+  });
+
+  it('finds duplicate keys that JSON.parse would merge', () => {
+    expect(scanJson('{"a": {"b": 1, "b": 2}}').duplicate).toEqual({ key: 'b', path: ['a'] });
+    expect(scanJson('{"a\\u0062": 1, "ab": 2}').duplicate).toEqual({ key: 'ab', path: [] });
+    expect(scanJson('{"a": [{"k": 1}, {"k": 2}]}').duplicate).toBeNull();
+  });
+});
