@@ -1,0 +1,97 @@
+/**
+ * Training checkpoints. `checkpoint/` holds the current bank, the best bank so far, the AdamW moments and a
+ * `state.json` (step, best metric, running log sums, elapsed time). It is written as a whole into a temporary
+ * sibling folder and renamed into place, so a kill at any moment leaves either the old or the new checkpoint,
+ * never a mix; `checkpoint.old` covers the instant between the two renames.
+ */
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { DeptError, fsyncDir, readCheckpoint, readJsonFile, writeJsonAtomic, writeSafetensors, type HostTensor } from '@dept/tensor';
+import { readBank, writeBank, type Bank } from '@dept/prompt';
+
+/** What `state.json` records. */
+export interface CheckpointState {
+  /** Optimiser updates done. */
+  step: number;
+  best: { metric: string; value: number; step: number } | null;
+  /** Loss sum and count since the last log line. */
+  logLossSum: number;
+  logLossCount: number;
+  /** Wall seconds spent before this checkpoint (over all sessions). */
+  elapsedSeconds: number;
+  /** How randomness is derived: data order and dropout are pure functions of (seed, step). */
+  rng: { scheme: 'derived-per-step'; seed: number };
+}
+
+/** A loaded checkpoint. */
+export interface LoadedCheckpoint {
+  state: CheckpointState;
+  bank: Bank;
+  bestBank: Bank | null;
+  /** Moments by parameter name (`prompt_embeddings`, `lora_embedding_A`, `lora_embedding_B`). */
+  moments: Map<string, { m: Float32Array; v: Float32Array }>;
+}
+
+export const CHECKPOINT_DIR = 'checkpoint';
+
+/** Path of the checkpoint folder of a run, recovering from a kill between the two renames. */
+export function checkpointPath(runDir: string): string | null {
+  const dir = join(runDir, CHECKPOINT_DIR);
+  if (existsSync(join(dir, 'state.json'))) return dir;
+  const old = `${dir}.old`;
+  if (existsSync(join(old, 'state.json'))) return old;
+  return null;
+}
+
+/**
+ * Writes a checkpoint atomically.
+ *
+ * @example
+ * saveCheckpoint(runDir, { state, bank, bestBank, moments });
+ */
+export function saveCheckpoint(runDir: string, checkpoint: LoadedCheckpoint): void {
+  const final = join(runDir, CHECKPOINT_DIR);
+  const tmp = join(runDir, `${CHECKPOINT_DIR}.tmp-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  writeBank(join(tmp, 'bank'), checkpoint.bank);
+  if (checkpoint.bestBank) writeBank(join(tmp, 'best'), checkpoint.bestBank);
+  const tensors = new Map<string, HostTensor>();
+  for (const [name, { m, v }] of checkpoint.moments) {
+    tensors.set(`${name}.exp_avg`, { data: m, shape: [m.length] });
+    tensors.set(`${name}.exp_avg_sq`, { data: v, shape: [v.length] });
+  }
+  writeSafetensors(join(tmp, 'optimizer.safetensors'), tensors, { format: 'pt', step: String(checkpoint.state.step) });
+  writeJsonAtomic(join(tmp, 'state.json'), checkpoint.state);
+  fsyncDir(tmp);
+  const old = `${final}.old`;
+  rmSync(old, { recursive: true, force: true });
+  if (existsSync(final)) renameSync(final, old);
+  renameSync(tmp, final);
+  fsyncDir(runDir);
+  rmSync(old, { recursive: true, force: true });
+}
+
+/** Reads the run's checkpoint, or null when there is none. */
+export function loadCheckpoint(runDir: string): LoadedCheckpoint | null {
+  const dir = checkpointPath(runDir);
+  if (!dir) return null;
+  const state = readJsonFile<CheckpointState>(join(dir, 'state.json'), 'a checkpoint state');
+  if (typeof state.step !== 'number' || !Number.isInteger(state.step) || state.step < 0) {
+    throw new DeptError(`${join(dir, 'state.json')}: field "step" is ${JSON.stringify(state.step)}, expected a non-negative integer`);
+  }
+  const bank = readBank(join(dir, 'bank'));
+  const bestBank = existsSync(join(dir, 'best')) ? readBank(join(dir, 'best')) : null;
+  const { tensors } = readCheckpoint(join(dir, 'optimizer.safetensors'));
+  const moments = new Map<string, { m: Float32Array; v: Float32Array }>();
+  for (const [key, t] of tensors) {
+    const match = /^(.*)\.(exp_avg|exp_avg_sq)$/.exec(key);
+    if (!match) continue;
+    const name = match[1] as string;
+    const slot = moments.get(name) ?? { m: new Float32Array(0), v: new Float32Array(0) };
+    if (match[2] === 'exp_avg') slot.m = t.data;
+    else slot.v = t.data;
+    moments.set(name, slot);
+  }
+  return { state, bank, bestBank, moments };
+}

@@ -1,0 +1,73 @@
+/**
+ * Predictions of a prompt on text-to-text examples: greedy generation (DePT's way: up to 20 new tokens, decoded
+ * with special tokens skipped and stripped, compared as strings) or label scoring (each label string scored by its
+ * teacher-forced log-likelihood, the most likely taken; faster, and it never produces an invalid label).
+ */
+import { tf, DeptError } from '@dept/tensor';
+import type { T5ForConditionalGeneration, T5Tokenizer } from '@dept/t5';
+import type { DecomposedPrompt } from '@dept/prompt';
+
+/** A text-to-text example. */
+export interface TextExample {
+  source: string;
+  target: string;
+}
+
+export type PredictionMode = 'generate' | 'score';
+
+/** Options of {@link predict}. */
+export interface PredictOptions {
+  mode: PredictionMode;
+  /** s: inputs are padded to exactly this length. */
+  maxLength: number;
+  batchSize: number;
+  /** generate: maximum new tokens (default 20). */
+  maxNewTokens?: number;
+  /** score: the label strings to choose from. */
+  labels?: readonly string[];
+  /** generate: use the key/value cache (default true). */
+  useCache?: boolean;
+}
+
+/**
+ * Predicted target strings for `examples`, in order.
+ *
+ * @example
+ * const preds = await predict(model, tokenizer, prompt, dev, { mode: 'generate', maxLength: 256, batchSize: 32 });
+ */
+export async function predict(
+  model: T5ForConditionalGeneration,
+  tokenizer: T5Tokenizer,
+  prompt: DecomposedPrompt,
+  examples: readonly TextExample[],
+  options: PredictOptions,
+): Promise<string[]> {
+  const out: string[] = [];
+  let candidates: number[][] = [];
+  if (options.mode === 'score') {
+    if (!options.labels || options.labels.length === 0) throw new DeptError('label scoring needs the task\'s label strings; use generate for open-ended tasks');
+    candidates = options.labels.map((l) => tokenizer.encode(l));
+  }
+  for (let start = 0; start < examples.length; start += options.batchSize) {
+    const chunk = examples.slice(start, start + options.batchSize);
+    const batch = tokenizer.encodeBatch(chunk.map((e) => e.source), options.maxLength);
+    const { enc, mask } = tf.tidy(() => {
+      const ids = tf.tensor2d(batch.input_ids, undefined, 'int32');
+      const m = tf.tensor2d(batch.attention_mask, undefined, 'float32');
+      const inputs = prompt.encoderInputs(model.embed(ids), m);
+      return { enc: model.encode(inputs.inputsEmbeds, inputs.attentionMask), mask: inputs.attentionMask };
+    });
+    try {
+      if (options.mode === 'generate') {
+        const ids = await model.generate(enc, mask, { maxNewTokens: options.maxNewTokens ?? 20, ...(options.useCache === undefined ? {} : { useCache: options.useCache }) });
+        for (const row of ids) out.push(tokenizer.decode(row));
+      } else {
+        const scores = await model.scoreCandidates(enc, mask, candidates);
+        for (const row of scores) out.push(options.labels![row.indexOf(Math.max(...row))] as string);
+      }
+    } finally {
+      tf.dispose([enc, mask]);
+    }
+  }
+  return out;
+}

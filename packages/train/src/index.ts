@@ -1,0 +1,16 @@
+/**
+ * @dept/train: the optimisation loop of one DePT run.
+ *
+ * 1. Recipe: `TrainConfig`, defaults from DEPT.md, validation.
+ * 2. Pieces: HF AdamW on host arrays, clipping, the warm-up/decay schedule, deterministic batches.
+ * 3. The loop: `trainPrompt` (eval + best-on-dev selection, test evaluation, run folder, exact resume).
+ * 4. Predictions: greedy generation or label scoring.
+ */
+export { type TrainConfig, DEFAULT_TRAIN_CONFIG, resolveTrainConfig } from './config.ts';
+export { adamwUpdate, clipGradNorm, HF_ADAMW_DEFAULTS, type AdamWOptions, type AdamWSlot } from './adamw.ts';
+export { linearWarmupDecay } from './schedule.ts';
+export { batchIndices, derivedSeed } from './batches.ts';
+export { trainPrompt, TrainingStopped, type TrainOptions, type TrainResults, type TrainEvent, type Evaluation } from './trainer.ts';
+export { predict, type TextExample, type PredictionMode, type PredictOptions } from './evaluate.ts';
+export { loadCheckpoint, saveCheckpoint, checkpointPath, type CheckpointState, type LoadedCheckpoint } from './checkpoint.ts';
+export { acquireRunLock } from './runlock.ts';
