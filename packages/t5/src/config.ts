@@ -143,7 +143,7 @@ export const T5_PRESETS: Readonly<Record<string, Partial<T5Config>>> = {
   /** A tiny v1.1-style model (gated-gelu, untied lm_head). */
   'tiny-gated': { vocab_size: 128, d_model: 32, d_kv: 8, d_ff: 48, num_layers: 2, num_heads: 4, feed_forward_proj: 'gated-gelu', tie_word_embeddings: false },
   /** The quickstart model: small enough to train k-shot in minutes on 2 cores. */
-  'mini': { vocab_size: 2048, d_model: 64, d_kv: 16, d_ff: 128, num_layers: 2, num_heads: 4, feed_forward_proj: 'relu', tie_word_embeddings: true },
+  'mini': { vocab_size: 32128, d_model: 64, d_kv: 16, d_ff: 128, num_layers: 2, num_heads: 4, feed_forward_proj: 'relu', tie_word_embeddings: true },
 };
 
 /**

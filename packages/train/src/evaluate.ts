@@ -71,3 +71,39 @@ export async function predict(
   }
   return out;
 }
+
+/**
+ * Mean per-token cross-entropy of `prompt` on `examples` without dropout (teacher forcing), e.g. to choose the
+ * best source bank for a target task before training (as SPoT retrieves prompts).
+ *
+ * @example
+ * const loss = await devLoss(model, tokenizer, prompt, dev.slice(0, 64), { maxLength: 256, batchSize: 32 });
+ */
+export async function devLoss(
+  model: T5ForConditionalGeneration,
+  tokenizer: T5Tokenizer,
+  prompt: DecomposedPrompt,
+  examples: readonly TextExample[],
+  options: { maxLength: number; batchSize: number },
+): Promise<number> {
+  let total = 0;
+  let tokens = 0;
+  for (let start = 0; start < examples.length; start += options.batchSize) {
+    const chunk = examples.slice(start, start + options.batchSize);
+    const batch = tokenizer.encodeBatch(chunk.map((e) => e.source), options.maxLength);
+    const targets = chunk.map((e) => tokenizer.encode(e.target));
+    const width = Math.max(...targets.map((t) => t.length));
+    const labels = targets.map((t) => [...t, ...new Array<number>(width - t.length).fill(-100)]);
+    const count = targets.reduce((a, t) => a + t.length, 0);
+    const loss = tf.tidy(() => {
+      const ids = tf.tensor2d(batch.input_ids, undefined, 'int32');
+      const mask = tf.tensor2d(batch.attention_mask, undefined, 'float32');
+      const inputs = prompt.encoderInputs(model.embed(ids), mask);
+      return model.forward({ ...inputs, labels: tf.tensor2d(labels, undefined, 'int32') }).loss;
+    });
+    total += ((await loss.data())[0] as number) * count;
+    tokens += count;
+    loss.dispose();
+  }
+  return total / Math.max(1, tokens);
+}

@@ -11,6 +11,6 @@ export { adamwUpdate, clipGradNorm, HF_ADAMW_DEFAULTS, type AdamWOptions, type A
 export { linearWarmupDecay } from './schedule.ts';
 export { batchIndices, derivedSeed } from './batches.ts';
 export { trainPrompt, TrainingStopped, type TrainOptions, type TrainResults, type TrainEvent, type Evaluation } from './trainer.ts';
-export { predict, type TextExample, type PredictionMode, type PredictOptions } from './evaluate.ts';
+export { predict, devLoss, type TextExample, type PredictionMode, type PredictOptions } from './evaluate.ts';
 export { loadCheckpoint, saveCheckpoint, checkpointPath, type CheckpointState, type LoadedCheckpoint } from './checkpoint.ts';
 export { acquireRunLock } from './runlock.ts';

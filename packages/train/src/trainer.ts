@@ -21,8 +21,9 @@ import { acquireRunLock } from './runlock.ts';
 
 /** How predictions are scored: the caller supplies the task's metrics (values ×100). */
 export interface Evaluation {
-  /** Metrics of predictions against targets, e.g. `{ accuracy: 75 }`. */
-  metrics: (predictions: string[], targets: string[]) => Record<string, number>;
+  /** Metrics of predictions against the examples' targets, e.g. `{ accuracy: 75 }` (examples keep any extra fields
+   * of the caller's example type, such as MultiRC question groups). */
+  metrics: (predictions: string[], examples: readonly TextExample[]) => Record<string, number>;
   /** The metric that selects the best bank on dev (greater is better, as DePT forces). */
   selectionMetric: string;
   /** Label strings (needed for `predict: 'score'`). */
@@ -291,7 +292,7 @@ async function trainLocked(
       mode: config.predict, maxLength: config.max_length, batchSize: config.eval_batch_size, maxNewTokens: config.max_new_tokens,
       ...(options.evaluation.labels ? { labels: options.evaluation.labels } : {}),
     });
-    return { predictions, metrics: options.evaluation.metrics(predictions, examples.map((e) => e.target)) };
+    return { predictions, metrics: options.evaluation.metrics(predictions, examples) };
   };
   const evaluateDev = async () => {
     const { metrics } = await evaluateOn(dev);

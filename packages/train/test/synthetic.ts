@@ -28,6 +28,6 @@ export function writeTinyModel(seed = 0): string {
   return dir;
 }
 
-export const accuracyMetrics = (predictions: string[], targets: string[]) => ({
-  accuracy: (100 * predictions.filter((p, i) => p === targets[i]).length) / Math.max(1, targets.length),
+export const accuracyMetrics = (predictions: string[], examples: readonly TextExample[]) => ({
+  accuracy: (100 * predictions.filter((p, i) => p === examples[i]?.target).length) / Math.max(1, examples.length),
 });

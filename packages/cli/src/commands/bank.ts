@@ -1,0 +1,81 @@
+import type { Command } from 'commander';
+import { DeptError } from '@dept/tensor';
+import { bankScaling } from '@dept/prompt';
+import { type BankInspection, type ImportBankOptions, exportDept, exportPeft, importBank, inspectBank } from '@dept/transfer';
+import { intOption } from '../options.ts';
+
+function fmtNum(v: number): string {
+  return Number.isInteger(v) ? String(v) : v.toPrecision(10);
+}
+
+/** The human table of `dept bank inspect`. */
+export function formatInspection(info: BankInspection): string {
+  const lines: string[] = [`format: ${info.format}  (${info.path})`];
+  const c = info.config;
+  if (c) {
+    const keys = ['peft_type', 'num_virtual_tokens', 'token_dim', 'max_length', 'r', 'lora_alpha', 'num_transformer_submodules', 'num_tasks', 'base_model_name_or_path'];
+    const parts = keys.filter((k) => c[k] !== undefined && c[k] !== null).map((k) => `${k} ${typeof c[k] === 'string' ? c[k] : JSON.stringify(c[k])}`);
+    lines.push(`config: ${parts.join(', ')}`);
+    if (typeof c.r === 'number' && c.r > 0) lines.push(`scaling: ${bankScaling({ r: c.r, lora_alpha: typeof c.lora_alpha === 'number' ? c.lora_alpha : 8 }).toFixed(6)}`);
+  } else lines.push('config: none');
+  const rows = Object.entries(info.tensors).map(([name, t]) => [
+    name,
+    `[${t.shape.join(', ')}]`,
+    t.dtype,
+    fmtNum(t.sum),
+    fmtNum(t.l2),
+    t.first.map((v) => v.toPrecision(8)).join(', '),
+  ]);
+  const header = ['tensor', 'shape', 'dtype', 'sum', 'l2', 'first values'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
+  const line = (cells: string[]): string => cells.map((x, i) => x.padEnd(widths[i] as number)).join('  ').trimEnd();
+  lines.push(line(header), ...rows.map(line));
+  for (const n of info.notes) lines.push(`note: ${n}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * `dept bank inspect PATH [--json]` and `dept bank convert SRC --to peft|dept --out DIR`: read banks of any
+ * supported format (DePT `.bin`, ATTEMPT `.pt`, PEFT, PEFT multitask, ours) and write ours or plain PEFT.
+ */
+export function registerBank(program: Command): void {
+  const bank = program.command('bank').description('inspect and convert prompt banks (DePT .bin, ATTEMPT .pt, PEFT, ours)');
+  bank
+    .command('inspect')
+    .description('show the format, config and per-tensor statistics (float64 sum, L2, first values) of a bank')
+    .argument('<path>', 'a bank folder or weights file')
+    .option('--json', 'print the result as JSON on stdout')
+    .action((path: string, opts: { json?: boolean }) => {
+      const info = inspectBank(path);
+      if (opts.json) process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
+      else process.stderr.write(formatInspection(info));
+    });
+  bank
+    .command('convert')
+    .description('convert a bank to our bank folder (--to dept) or to a plain PEFT prompt-tuning adapter (--to peft, r = 0 only)')
+    .argument('<src>', 'a bank folder or weights file in any supported format')
+    .requiredOption('--to <format>', 'dept (our folder: adapter_config.json + adapter_model.safetensors) or peft')
+    .requiredOption('--out <dir>', 'output folder')
+    .option('--r <n>', 'for sources with a prompt only: add a fresh A and B = 0 of this rank (default: the config r, else 0)')
+    .option('--max-length <n>', 'for sources with a prompt only: s, the rows of A (default: the config max_length, else 256)')
+    .option('--seed <n>', 'seed of the fresh A', '0')
+    .option('--task <t>', 'multitask prompt tuning sources: a task index, "average" or "shared"', 'average')
+    .option('--json', 'print {format, out, notes} as JSON on stdout')
+    .action((src: string, opts: { to: string; out: string; r?: string; maxLength?: string; seed: string; task: string; json?: boolean }) => {
+      if (opts.to !== 'dept' && opts.to !== 'peft') throw new DeptError(`--to is "${opts.to}", expected dept or peft`);
+      const importOpts: ImportBankOptions = { seed: intOption(opts.seed, '--seed', { min: 0 }) };
+      if (opts.r !== undefined) importOpts.r = intOption(opts.r, '--r', { min: 0 });
+      if (opts.maxLength !== undefined) importOpts.max_length = intOption(opts.maxLength, '--max-length', { min: 1 });
+      importOpts.mptTask = opts.task === 'average' || opts.task === 'shared' ? opts.task : intOption(opts.task, '--task', { min: 0 });
+      const imported = importBank(src, importOpts);
+      const notes = [...imported.notes];
+      if (opts.to === 'peft') notes.push(...exportPeft(imported.bank, opts.out).notes);
+      else exportDept(imported.bank, opts.out);
+      const c = imported.bank.config;
+      if (opts.json) process.stdout.write(`${JSON.stringify({ format: imported.format, to: opts.to, out: opts.out, notes }, null, 2)}\n`);
+      else {
+        for (const n of notes) process.stderr.write(`note: ${n}\n`);
+        process.stderr.write(`converted ${imported.format} bank (m ${c.num_virtual_tokens}, d ${c.token_dim}, s ${c.max_length}, r ${c.r}) to ${opts.to} in ${opts.out}\n`);
+      }
+    });
+}

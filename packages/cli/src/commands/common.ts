@@ -1,0 +1,152 @@
+/**
+ * What `dept train` and `dept fewshot` share: the flags that override a recipe, resolving them into a validated
+ * recipe, and the progress display.
+ */
+import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import type { TrainEvent } from '@dept/train';
+import { applySets, readRecipeFile, setPath, validateRecipe, type Recipe } from '../recipe.ts';
+import { intListOption, intOption, numberOption } from '../options.ts';
+
+/** Flags common to recipe-driven commands. */
+export interface RecipeFlags {
+  task?: string;
+  dataDir?: string;
+  model?: string;
+  bank?: string[];
+  bankMode?: string;
+  k?: string;
+  seeds?: string;
+  seed?: string;
+  sampler?: string;
+  m?: string;
+  r?: string;
+  maxLength?: string;
+  lr?: string;
+  loraLr?: string;
+  warmupSteps?: string;
+  maxSteps?: string;
+  batchSize?: string;
+  evalSteps?: string;
+  saveSteps?: string;
+  logSteps?: string;
+  predict?: string;
+  dropout?: boolean;
+  out?: string;
+  set?: string[];
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** Adds the recipe-overriding flags to a command. */
+export function addRecipeFlags(cmd: Command, opts: { grid: boolean }): Command {
+  cmd
+    .option('--task <names>', opts.grid ? 'tasks, comma-separated (DePT or HF names: rte, superglue-cb, glue/rte, super_glue/cb)' : 'task (DePT or HF name)')
+    .option('--data-dir <dir>', 'data folder (default $DEPT_DATA, else datasets/)')
+    .option('--model <dir>', 'Hugging Face T5 folder')
+    .option('--bank <dir>', 'initialise from this source bank (repeat for several)', collect)
+    .option('--bank-mode <mode>', 'with several --bank: average | best (lowest dev loss) | single', undefined)
+    .option('--sampler <name>', 'k-shot sampler: dept (exact official) | balanced')
+    .option('--m <n>', 'soft prompt length (num_virtual_tokens)')
+    .option('--r <n>', 'rank of A·B (0 = vanilla prompt tuning)')
+    .option('--max-length <n>', 'input length s')
+    .option('--lr <x>', 'learning rate of P')
+    .option('--lora-lr <x>', 'learning rate of A and B')
+    .option('--warmup-steps <n>', 'linear warm-up steps')
+    .option('--max-steps <n>', 'training steps')
+    .option('--batch-size <n>', 'training batch size')
+    .option('--eval-steps <n>', 'evaluate on dev every n steps')
+    .option('--save-steps <n>', 'checkpoint every n steps')
+    .option('--log-steps <n>', 'log the loss every n steps')
+    .option('--predict <mode>', 'generate (greedy, as DePT) | score (most likely label)')
+    .option('--no-dropout', 'turn off the frozen model\'s dropout during training')
+    .option('--out <dir>', 'output folder')
+    .option('--set <key=value>', 'set any recipe field, e.g. --set train.lr=0.3 (repeatable)', collect);
+  if (opts.grid) {
+    cmd.option('--k <list>', 'k values, e.g. 4,16,32').option('--seeds <list>', 'seeds, e.g. 13,21,42');
+  } else {
+    cmd.option('--k <n>', 'train on k shots of the training split').option('--seed <n>', 'seed of the k-shot sample and the training');
+  }
+  return cmd;
+}
+
+/**
+ * The recipe a command runs: the file (if any), then `--set`, then the explicit flags, validated.
+ *
+ * @example
+ * const recipe = resolveRecipe('recipes/quickstart.yaml', { maxSteps: '50' }, { grid: true });
+ */
+export function resolveRecipe(path: string | undefined, flags: RecipeFlags, opts: { grid: boolean }): Recipe {
+  const raw: Record<string, unknown> = path ? readRecipeFile(path) : {};
+  applySets(raw, flags.set ?? []);
+  const set = (key: string, value: unknown) => {
+    if (value !== undefined) setPath(raw, key, value);
+  };
+  if (flags.task) set('tasks', flags.task.split(',').map((t) => t.trim()).filter(Boolean));
+  set('data.dir', flags.dataDir);
+  if (flags.model) set('model', { ...((raw.model as Record<string, unknown> | undefined) ?? {}), path: flags.model });
+  if (flags.bank) set('bank', { paths: flags.bank, mode: flags.bankMode ?? (flags.bank.length > 1 ? 'average' : 'single') });
+  else if (flags.bankMode) set('bank.mode', flags.bankMode);
+  set('sampler', flags.sampler);
+  if (opts.grid) {
+    if (flags.k) set('k', intListOption(flags.k, '--k', { min: 1 }));
+    if (flags.seeds) set('seeds', intListOption(flags.seeds, '--seeds', { min: 0 }));
+  } else {
+    if (flags.k) set('k', [intOption(flags.k, '--k', { min: 1 })]);
+    if (flags.seed) set('seeds', [intOption(flags.seed, '--seed', { min: 0 })]);
+  }
+  const int = (v: string | undefined, flag: string, min: number) => (v === undefined ? undefined : intOption(v, flag, { min }));
+  set('train.num_virtual_tokens', int(flags.m, '--m', 0));
+  set('train.r', int(flags.r, '--r', 0));
+  set('train.max_length', int(flags.maxLength, '--max-length', 1));
+  set('train.lr', flags.lr === undefined ? undefined : numberOption(flags.lr, '--lr', { positive: true }));
+  set('train.lora_lr', flags.loraLr === undefined ? undefined : numberOption(flags.loraLr, '--lora-lr', { positive: true }));
+  set('train.warmup_steps', int(flags.warmupSteps, '--warmup-steps', 0));
+  set('train.max_steps', int(flags.maxSteps, '--max-steps', 1));
+  set('train.batch_size', int(flags.batchSize, '--batch-size', 1));
+  set('train.eval_steps', int(flags.evalSteps, '--eval-steps', 1));
+  set('train.save_steps', int(flags.saveSteps, '--save-steps', 1));
+  set('train.log_steps', int(flags.logSteps, '--log-steps', 1));
+  set('train.predict', flags.predict);
+  if (flags.dropout === false) set('train.dropout', false);
+  set('out', flags.out);
+  const recipe = validateRecipe(raw, path ?? 'command line');
+  if (!opts.grid && !flags.k && !path) recipe.k = [];
+  return recipe;
+}
+
+/**
+ * A progress display for training events: a bar with step, loss, learning rates and ETA when stderr is a
+ * terminal (and not CI), otherwise one plain line every `every` steps.
+ */
+export function progressReporter(label: string, every = 50): (event: TrainEvent) => void {
+  const tty = Boolean(process.stderr.isTTY) && !process.env.CI;
+  let bar: cliProgress.SingleBar | null = null;
+  return (event) => {
+    if (event.type === 'start') {
+      process.stderr.write(`${label}: ${event.resumed ? `resuming at step ${event.step}` : 'training'} (${event.trainExamples} examples, ${event.trainableParameters} trainable parameters, ${event.maxSteps} steps)\n`);
+      if (tty) {
+        bar = new cliProgress.SingleBar({
+          format: `${label} [{bar}] {value}/{total} | loss {loss} | lr {lr} | lora_lr {loraLr} | ETA {eta_formatted}`,
+          stream: process.stderr,
+          hideCursor: true,
+        }, cliProgress.Presets.shades_classic);
+        bar.start(event.maxSteps, event.step, { loss: '-', lr: '-', loraLr: '-' });
+      }
+    } else if (event.type === 'step') {
+      if (bar) bar.update(event.step, { loss: event.loss.toFixed(4), lr: event.learningRate.toExponential(2), loraLr: event.loraLearningRate.toExponential(2) });
+      else if (event.step % every === 0 || event.step === event.maxSteps) {
+        process.stderr.write(`${label}: step ${event.step}/${event.maxSteps} loss ${event.loss.toFixed(4)} lr ${event.learningRate.toExponential(2)} lora_lr ${event.loraLearningRate.toExponential(2)} epoch ${event.epoch}\n`);
+      }
+    } else if (event.type === 'eval') {
+      const text = Object.entries(event.metrics).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ');
+      if (bar) bar.stop();
+      process.stderr.write(`${label}: step ${event.step} dev ${text}${event.best ? ' (best so far)' : ''}\n`);
+      if (bar && event.step < (bar.getTotal?.() ?? Infinity)) bar.start(bar.getTotal(), event.step);
+    } else if (event.type === 'done') {
+      bar?.stop();
+      const test = Object.entries(event.results.test).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ');
+      process.stderr.write(`${label}: done; selected step ${event.results.selected_step}; test ${test || '(no test split)'}${event.results.random_weights ? ' [random weights]' : ''}\n`);
+    }
+  };
+}

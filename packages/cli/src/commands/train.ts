@@ -1,0 +1,52 @@
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { DeptError, initBackend } from '@dept/tensor';
+import { ensureModel, runCell, resolveSourceBank } from '@dept/fewshot';
+import { getTask } from '@dept/tasks';
+import { addRecipeFlags, progressReporter, resolveRecipe, type RecipeFlags } from './common.ts';
+
+/** `dept train`: one DePT run (one task, optionally k shots) from flags and/or a recipe file. */
+export function registerTrain(program: Command): void {
+  const cmd = program
+    .command('train [recipe]')
+    .description('train a decomposed prompt on one task (flags override the recipe file), with best-on-dev selection and a test evaluation')
+    .option('--resume', 'continue the unfinished run in --out from its last checkpoint')
+    .option('--overwrite', 'replace a finished or unfinished run in --out');
+  addRecipeFlags(cmd, { grid: false });
+  cmd.action(async (recipePath: string | undefined, flags: RecipeFlags & { resume?: boolean; overwrite?: boolean }) => {
+    const recipe = resolveRecipe(recipePath, flags, { grid: false });
+    if (recipe.tasks.length !== 1) throw new DeptError(`dept train runs one task; the recipe names ${recipe.tasks.length} (${recipe.tasks.join(', ')}): use --task or dept fewshot`);
+    const task = getTask(recipe.tasks[0] as string);
+    const k = recipe.k.length > 0 ? recipe.k[0] : undefined;
+    if (recipe.k.length > 1) throw new DeptError(`dept train runs one k; the recipe names ${recipe.k.join(', ')}: use --k or dept fewshot`);
+    const seed = flags.seed !== undefined || recipePath ? (recipe.seeds[0] as number) : 42;
+    const outDir = recipe.out ?? join('runs', recipe.name, task.name);
+    await initBackend();
+    const pretrained = ensureModel(recipe.model);
+    try {
+      const initialBank = recipe.bank
+        ? await resolveSourceBank({ source: recipe.bank, pretrained, task: task.name, train: recipe.train, seed, ...(recipe.data.dir ? { dataDir: recipe.data.dir } : {}), log: (line) => process.stderr.write(`${line}\n`) })
+        : undefined;
+      const results = await runCell({
+        pretrained,
+        task: task.name,
+        ...(recipe.data.dir ? { dataDir: recipe.data.dir } : {}),
+        ...(k !== undefined ? { k } : {}),
+        seed,
+        sampler: recipe.sampler,
+        addPrefix: recipe.data.add_prefix,
+        flavour: recipe.data.flavour,
+        train: recipe.train,
+        outDir,
+        ...(initialBank ? { initialBank } : {}),
+        resume: Boolean(flags.resume),
+        overwrite: Boolean(flags.overwrite),
+        describe: { recipe: { ...recipe }, bank_source: recipe.bank ?? null },
+        onEvent: progressReporter(`${task.name}${k ? ` k=${k}` : ''} seed=${seed}`, recipe.train.log_steps),
+      });
+      process.stdout.write(`${JSON.stringify({ out: outDir, ...results }, null, 2)}\n`);
+    } finally {
+      pretrained.model.dispose();
+    }
+  });
+}

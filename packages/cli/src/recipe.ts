@@ -1,0 +1,185 @@
+/**
+ * Recipe files: YAML or JSON experiments validated with a zod schema. Every error names the file, the field path
+ * and what is allowed. Command-line flags and `--set key=value` override recipe values; the resolved recipe is
+ * written into the run folder so any run can be replayed from its own files.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { parse as parseYaml } from 'yaml';
+import { DeptError } from '@dept/tensor';
+import { DEFAULT_TRAIN_CONFIG } from '@dept/train';
+
+const positiveInt = z.number().int().min(1);
+const nonNegativeInt = z.number().int().min(0);
+const positive = z.number().positive();
+
+/** The training hyper-parameters (DEPT.md §1.4 defaults). */
+export const TrainSchema = z.strictObject({
+  num_virtual_tokens: nonNegativeInt.describe('m: soft prompt length').default(DEFAULT_TRAIN_CONFIG.num_virtual_tokens),
+  r: nonNegativeInt.describe('rank of A·B; 0 = vanilla prompt tuning').default(DEFAULT_TRAIN_CONFIG.r),
+  max_length: positiveInt.describe('s: input length').default(DEFAULT_TRAIN_CONFIG.max_length),
+  lora_alpha: positive.default(DEFAULT_TRAIN_CONFIG.lora_alpha),
+  prompt_init: z.enum(['TEXT', 'SAMPLE_VOCAB', 'RANDOM']).default(DEFAULT_TRAIN_CONFIG.prompt_init),
+  prompt_init_text: z.string().default(DEFAULT_TRAIN_CONFIG.prompt_init_text),
+  lr: positive.describe('learning rate of P').default(DEFAULT_TRAIN_CONFIG.lr),
+  lora_lr: positive.describe('learning rate of A and B').default(DEFAULT_TRAIN_CONFIG.lora_lr),
+  weight_decay: z.number().min(0).default(DEFAULT_TRAIN_CONFIG.weight_decay),
+  warmup_steps: nonNegativeInt.default(DEFAULT_TRAIN_CONFIG.warmup_steps),
+  max_steps: positiveInt.default(DEFAULT_TRAIN_CONFIG.max_steps),
+  batch_size: positiveInt.default(DEFAULT_TRAIN_CONFIG.batch_size),
+  eval_batch_size: positiveInt.default(DEFAULT_TRAIN_CONFIG.eval_batch_size),
+  max_grad_norm: positive.default(DEFAULT_TRAIN_CONFIG.max_grad_norm),
+  eval_steps: positiveInt.default(DEFAULT_TRAIN_CONFIG.eval_steps),
+  save_steps: positiveInt.default(DEFAULT_TRAIN_CONFIG.save_steps),
+  log_steps: positiveInt.default(DEFAULT_TRAIN_CONFIG.log_steps),
+  dropout: z.boolean().default(DEFAULT_TRAIN_CONFIG.dropout),
+  predict: z.enum(['generate', 'score']).default(DEFAULT_TRAIN_CONFIG.predict),
+  max_new_tokens: positiveInt.default(DEFAULT_TRAIN_CONFIG.max_new_tokens),
+  max_target_length: nonNegativeInt.default(DEFAULT_TRAIN_CONFIG.max_target_length),
+});
+
+/** Where the frozen model comes from: an existing HF folder, or a random one made on first use. */
+export const ModelSchema = z.strictObject({
+  path: z.string().min(1).describe('Hugging Face T5 folder (config.json, model.safetensors, tokenizer.json)'),
+  /** When `path` does not exist, write a random checkpoint there (demos and tests; results are labelled random). */
+  init: z.strictObject({
+    preset: z.string().min(1),
+    seed: nonNegativeInt.default(0),
+    tokenizer: z.string().optional(),
+  }).optional(),
+});
+
+/** A source bank to initialise from (transfer). */
+export const BankSourceSchema = z.strictObject({
+  /** One bank folder/file, or several (averaged, or the best by dev loss). */
+  paths: z.array(z.string().min(1)).min(1),
+  mode: z.enum(['single', 'average', 'best']).default('single'),
+  reset_A: z.boolean().default(false),
+  reset_B: z.boolean().default(false),
+});
+
+export const DataSchema = z.strictObject({
+  dir: z.string().min(1).describe('data folder (or $DEPT_DATA)').optional(),
+  add_prefix: z.boolean().default(false),
+  flavour: z.enum(['dept', 'official']).default('dept'),
+});
+
+/** A few-shot experiment (and, with one task/k/seed, a single training run). */
+export const RecipeSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only').default('run'),
+  description: z.string().optional(),
+  model: ModelSchema,
+  data: DataSchema.default({ add_prefix: false, flavour: 'dept' }),
+  tasks: z.array(z.string().min(1)).min(1),
+  k: z.array(positiveInt).min(1).default([4, 16, 32]),
+  seeds: z.array(nonNegativeInt).min(1).default([13, 21, 42]),
+  sampler: z.enum(['dept', 'balanced']).default('dept'),
+  bank: BankSourceSchema.optional(),
+  train: TrainSchema.default(TrainSchema.parse({})),
+  out: z.string().min(1).optional(),
+});
+
+export type Recipe = z.output<typeof RecipeSchema>;
+export type RecipeInput = z.input<typeof RecipeSchema>;
+
+/** A zod issue as one readable line: `file: field.path: message`. */
+function formatIssue(where: string, issue: z.core.$ZodIssue): string {
+  const path = issue.path.length ? issue.path.map(String).join('.') : '(top level)';
+  if (issue.code === 'unrecognized_keys') {
+    return `${where}: ${path === '(top level)' ? '' : `${path}: `}unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  }
+  if (issue.code === 'invalid_value' && 'values' in issue) {
+    return `${where}: ${path}: expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+  }
+  return `${where}: ${path}: ${issue.message}`;
+}
+
+/** Known keys of the schema below a dotted path (for "allowed" hints on unknown fields). */
+function allowedKeys(path: (string | number | symbol)[]): string[] {
+  let schema: z.ZodType = RecipeSchema;
+  for (const p of path) {
+    const unwrapped = unwrap(schema);
+    if (unwrapped instanceof z.ZodObject) schema = (unwrapped.shape as Record<string, z.ZodType>)[String(p)] ?? schema;
+  }
+  const obj = unwrap(schema);
+  return obj instanceof z.ZodObject ? Object.keys(obj.shape) : [];
+}
+
+function unwrap(schema: z.ZodType): z.ZodType {
+  let s = schema;
+  for (let i = 0; i < 5; i++) {
+    if (s instanceof z.ZodDefault || s instanceof z.ZodOptional) s = s.unwrap() as z.ZodType;
+    else break;
+  }
+  return s;
+}
+
+/**
+ * Validates a recipe object; errors name the file and field path and list the allowed values or fields.
+ *
+ * @example
+ * const recipe = validateRecipe({ model: { path: 'models/t5-base' }, tasks: ['superglue-cb'] }, 'my.yaml');
+ */
+export function validateRecipe(raw: unknown, where: string): Recipe {
+  const result = RecipeSchema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0] as z.core.$ZodIssue;
+    let line = formatIssue(where, issue);
+    if (issue.code === 'unrecognized_keys') line += `; allowed: ${allowedKeys(issue.path).join(', ')}`;
+    throw new DeptError(line);
+  }
+  return result.data;
+}
+
+/** Reads a YAML or JSON recipe file (not yet validated: overrides come first). */
+export function readRecipeFile(path: string): Record<string, unknown> {
+  if (!existsSync(path)) throw new DeptError(`${path}: recipe file not found`);
+  const text = readFileSync(path, 'utf8');
+  let raw: unknown;
+  try {
+    raw = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (error) {
+    throw new DeptError(`${path}: not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error instanceof Error ? error.message : String(error)).split('\n')[0]}`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new DeptError(`${path}: a recipe must be a mapping of fields`);
+  return raw as Record<string, unknown>;
+}
+
+/**
+ * Sets `dotted.path` in a plain object (creating objects on the way). Values from `--set` are parsed as YAML
+ * scalars/flows, so `--set train.lr=0.3`, `--set k=[4,16]` and `--set train.dropout=false` do what they say.
+ *
+ * @example
+ * setPath(recipe, 'train.lr', '0.3');
+ */
+export function setPath(target: Record<string, unknown>, dotted: string, value: unknown): void {
+  const parts = dotted.split('.');
+  if (parts.some((p) => p === '' || p === '__proto__' || p === 'constructor' || p === 'prototype')) {
+    throw new DeptError(`--set ${dotted}: not a valid field path`);
+  }
+  let node: Record<string, unknown> = target;
+  for (const part of parts.slice(0, -1)) {
+    const next = node[part];
+    if (next === undefined || next === null) node[part] = {};
+    else if (typeof next !== 'object' || Array.isArray(next)) throw new DeptError(`--set ${dotted}: "${part}" is not a group of fields`);
+    node = node[part] as Record<string, unknown>;
+  }
+  node[parts[parts.length - 1] as string] = value;
+}
+
+/** Applies `key=value` overrides (`--set`). */
+export function applySets(target: Record<string, unknown>, sets: readonly string[]): void {
+  for (const s of sets) {
+    const eq = s.indexOf('=');
+    if (eq <= 0) throw new DeptError(`--set "${s}": expected key=value, e.g. --set train.lr=0.3`);
+    const key = s.slice(0, eq).trim();
+    const text = s.slice(eq + 1);
+    let value: unknown;
+    try {
+      value = parseYaml(text);
+    } catch {
+      value = text;
+    }
+    setPath(target, key, value === null && text.trim() !== 'null' && text.trim() !== '~' ? text : value);
+  }
+}

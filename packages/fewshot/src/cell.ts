@@ -1,0 +1,128 @@
+/**
+ * One cell of an experiment: a task, optionally k shots with a seed, trained and evaluated into its own run folder.
+ * `dept train` is a single cell; `dept fewshot` runs a grid of them.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { DeptError } from '@dept/tensor';
+import { loadPretrainedT5, presetConfig, readT5Config, writeRandomT5, type PretrainedT5 } from '@dept/t5';
+import type { Bank } from '@dept/prompt';
+import { computeMetrics, getTask, labelsList, loadDeptDataset, selectionMetric, type Example, type KshotSampler, type TaskSpec } from '@dept/tasks';
+import { trainPrompt, type Evaluation, type TextExample, type TrainConfig, type TrainEvent, type TrainResults } from '@dept/train';
+
+/** Where the frozen model comes from. */
+export interface ModelSource {
+  /** A Hugging Face T5 folder. */
+  path: string;
+  /** When `path` does not exist: write a random checkpoint there first (results are then labelled random). */
+  init?: { preset: string; seed?: number; tokenizer?: string; sampleTexts?: readonly string[] };
+}
+
+/**
+ * Loads the model folder, creating a random one first when asked and absent.
+ *
+ * @example
+ * const pretrained = ensureModel({ path: '.dept-cache/models/mini', init: { preset: 'mini', seed: 0 } });
+ */
+export function ensureModel(source: ModelSource): PretrainedT5 {
+  if (!existsSync(join(source.path, 'config.json'))) {
+    if (!source.init) throw new DeptError(`${source.path}: no model here (config.json missing); give a Hugging Face T5 folder, or model.init to make a random one`);
+    writeRandomT5(source.path, presetConfig(source.init.preset), {
+      seed: source.init.seed ?? 0,
+      ...(source.init.tokenizer ? { tokenizerDir: source.init.tokenizer } : { sampleTexts: source.init.sampleTexts ?? [] }),
+    });
+  } else {
+    readT5Config(source.path);
+  }
+  const pretrained = loadPretrainedT5(source.path);
+  if (!pretrained.tokenizer) throw new DeptError(`${source.path}: no tokenizer.json; training from text needs the model's tokenizer`);
+  return pretrained;
+}
+
+/**
+ * The task's evaluation for the trainer: its metrics (DePT's or the official flavour, ×100), its selection metric
+ * and its label strings.
+ *
+ * @example
+ * const evaluation = taskEvaluation(getTask('superglue-cb'), 'dept'); // selects on f1_multiclass
+ */
+export function taskEvaluation(task: TaskSpec, flavour: 'dept' | 'official' = 'dept'): Evaluation {
+  const labels = labelsList(task);
+  return {
+    metrics: (predictions, examples) => {
+      const ex = examples as readonly (TextExample & Partial<Example>)[];
+      const groups = ex.every((e) => e.group !== undefined) ? ex.map((e) => e.group as number) : undefined;
+      const answers = ex.every((e) => Array.isArray(e.answers)) ? ex.map((e) => e.answers as string[]) : undefined;
+      return computeMetrics(task.name, predictions, ex.map((e) => e.target), {
+        flavour, ...(groups ? { groups } : {}), ...(answers ? { answers } : {}),
+      });
+    },
+    selectionMetric: selectionMetric(task.name, flavour),
+    ...(labels.length > 0 && task.labelKind === 'class' ? { labels } : {}),
+  };
+}
+
+/** Options of {@link runCell}. */
+export interface CellOptions {
+  pretrained: PretrainedT5;
+  task: string;
+  dataDir?: string;
+  /** k shots of the training split (omit for full data). */
+  k?: number;
+  /** The run's seed: k-shot sample and training (as DePT: one seed for both). */
+  seed: number;
+  sampler?: KshotSampler;
+  addPrefix?: boolean;
+  flavour?: 'dept' | 'official';
+  train: Partial<TrainConfig>;
+  outDir: string;
+  initialBank?: Bank;
+  resume?: boolean;
+  overwrite?: boolean;
+  describe?: Record<string, unknown>;
+  onEvent?: (event: TrainEvent) => void;
+  stopAfterSteps?: number;
+}
+
+/**
+ * Reads, splits, samples and formats the task, then trains and evaluates one run folder.
+ *
+ * @example
+ * const results = await runCell({ pretrained, task: 'rte', k: 16, seed: 13, train: { max_steps: 100 }, outDir: 'runs/x/rte/k16/seed13' });
+ */
+export async function runCell(options: CellOptions): Promise<TrainResults> {
+  const task = getTask(options.task);
+  const ds = await loadDeptDataset(task.name, {
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    ...(options.k !== undefined ? { k: options.k } : {}),
+    seed: options.seed,
+    ...(options.sampler ? { sampler: options.sampler } : {}),
+    ...(options.addPrefix !== undefined ? { addPrefix: options.addPrefix } : {}),
+  });
+  const train = ds.train.filter((e) => e.target !== '' && e.label !== -1);
+  const evaluation = taskEvaluation(task, options.flavour ?? 'dept');
+  return trainPrompt({
+    model: options.pretrained.model,
+    tokenizer: options.pretrained.tokenizer!,
+    data: { train, dev: ds.dev, test: ds.test },
+    evaluation,
+    config: { seed: options.seed, ...options.train },
+    outDir: options.outDir,
+    ...(options.initialBank ? { initialBank: options.initialBank } : {}),
+    ...(options.resume !== undefined ? { resume: options.resume } : {}),
+    ...(options.overwrite !== undefined ? { overwrite: options.overwrite } : {}),
+    describe: {
+      task: task.name,
+      k: options.k ?? null,
+      seed: options.seed,
+      sampler: options.sampler ?? 'dept',
+      model: options.pretrained.dir,
+      data_dir: options.dataDir ?? null,
+      kshot_indices: ds.kshot?.indices ?? null,
+      ...(options.describe ?? {}),
+    },
+    randomWeights: options.pretrained.randomWeights,
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    ...(options.stopAfterSteps !== undefined ? { stopAfterSteps: options.stopAfterSteps } : {}),
+  });
+}
