@@ -29,3 +29,42 @@ export function batchIndices(args: { n: number; batchSize: number; seed: number;
   const order = new Rng(derivedSeed(seed, 'epoch', epoch)).shuffle(Array.from({ length: n }, (_, i) => i));
   return { indices: order.slice(within * batchSize, Math.min(n, (within + 1) * batchSize)), epoch };
 }
+
+/**
+ * Example indices of step `step` drawn with replacement from per-example `weights` (e.g. a multitask mixture:
+ * temperature-scaled task rates spread over each task's examples). A pure function of (seed, step).
+ *
+ * @example
+ * weightedBatchIndices({ cumulative: cumulativeWeights([1, 1, 2]), batchSize: 4, seed: 42, step: 0 });
+ */
+export function weightedBatchIndices(args: { cumulative: Float64Array; batchSize: number; seed: number; step: number }): number[] {
+  const { cumulative, batchSize, seed, step } = args;
+  const total = cumulative[cumulative.length - 1] as number;
+  const rng = new Rng(derivedSeed(seed, 'weighted-batch', step));
+  const out: number[] = [];
+  for (let b = 0; b < batchSize; b++) {
+    const x = rng.next() * total;
+    let lo = 0;
+    let hi = cumulative.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((cumulative[mid] as number) > x) hi = mid;
+      else lo = mid + 1;
+    }
+    out.push(lo);
+  }
+  return out;
+}
+
+/** Running sums of non-negative weights (for {@link weightedBatchIndices}). */
+export function cumulativeWeights(weights: readonly number[]): Float64Array {
+  const out = new Float64Array(weights.length);
+  let acc = 0;
+  weights.forEach((w, i) => {
+    if (!(w >= 0) || !Number.isFinite(w)) throw new Error(`cumulativeWeights: weight ${i} is ${w}, expected a finite number ≥ 0`);
+    acc += w;
+    out[i] = acc;
+  });
+  if (!(acc > 0)) throw new Error('cumulativeWeights: all weights are 0');
+  return out;
+}

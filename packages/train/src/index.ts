@@ -9,7 +9,7 @@
 export { type TrainConfig, DEFAULT_TRAIN_CONFIG, resolveTrainConfig } from './config.ts';
 export { adamwUpdate, clipGradNorm, HF_ADAMW_DEFAULTS, type AdamWOptions, type AdamWSlot } from './adamw.ts';
 export { linearWarmupDecay } from './schedule.ts';
-export { batchIndices, derivedSeed } from './batches.ts';
+export { batchIndices, weightedBatchIndices, cumulativeWeights, derivedSeed } from './batches.ts';
 export { trainPrompt, TrainingStopped, type TrainOptions, type TrainResults, type TrainEvent, type Evaluation } from './trainer.ts';
 export { predict, devLoss, type TextExample, type PredictionMode, type PredictOptions } from './evaluate.ts';
 export { loadCheckpoint, saveCheckpoint, checkpointPath, type CheckpointState, type LoadedCheckpoint } from './checkpoint.ts';

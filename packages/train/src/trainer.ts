@@ -12,7 +12,7 @@ import { DeptError, Rng, currentBackend, initBackend, readJsonFile, tf, writeFil
 import type { T5ForConditionalGeneration, T5Tokenizer } from '@dept/t5';
 import { DecomposedPrompt, initPromptValues, makeBankConfig, type Bank, type DecomposedPromptShape } from '@dept/prompt';
 import { adamwUpdate, clipGradNorm, HF_ADAMW_DEFAULTS } from './adamw.ts';
-import { batchIndices, derivedSeed } from './batches.ts';
+import { batchIndices, cumulativeWeights, derivedSeed, weightedBatchIndices } from './batches.ts';
 import { checkpointPath, loadCheckpoint, saveCheckpoint, type CheckpointState } from './checkpoint.ts';
 import { resolveTrainConfig, type TrainConfig } from './config.ts';
 import { predict, type TextExample } from './evaluate.ts';
@@ -72,6 +72,11 @@ export interface TrainOptions {
   /** Whether the model has random weights (recorded in results so reports can say so). */
   randomWeights?: boolean;
   onEvent?: (event: TrainEvent) => void;
+  /**
+   * Sample each batch with replacement from these per-training-example weights (a multitask mixture) instead of
+   * shuffled epochs. Same length as `data.train`.
+   */
+  sampleWeights?: readonly number[];
   /** Stop (as if killed) after this many optimiser updates in this session: for tests of resume. */
   stopAfterSteps?: number;
 }
@@ -312,6 +317,10 @@ async function trainLocked(
   const epochOf = (step: number) => Math.round((step / perEpoch) * 1e4) / 1e4;
   const optimiser = { ...HF_ADAMW_DEFAULTS, weightDecay: config.weight_decay };
   const dropoutRate = config.dropout ? model.config.dropout_rate : 0;
+  if (options.sampleWeights && options.sampleWeights.length !== train.length) {
+    throw new DeptError(`sampleWeights has ${options.sampleWeights.length} entries, expected one per training example (${train.length})`);
+  }
+  const cumulative = options.sampleWeights ? cumulativeWeights(options.sampleWeights) : null;
 
   try {
     let sessionSteps = 0;
@@ -319,7 +328,9 @@ async function trainLocked(
       if (options.stopAfterSteps !== undefined && sessionSteps >= options.stopAfterSteps) {
         throw new TrainingStopped(state.step);
       }
-      const { indices, epoch } = batchIndices({ n: train.length, batchSize: config.batch_size, seed: config.seed, step: state.step });
+      const { indices, epoch } = cumulative
+        ? { indices: weightedBatchIndices({ cumulative, batchSize: config.batch_size, seed: config.seed, step: state.step }), epoch: epochOf(state.step) }
+        : batchIndices({ n: train.length, batchSize: config.batch_size, seed: config.seed, step: state.step });
       const rng = new Rng(derivedSeed(config.seed, 'dropout', state.step));
       const { loss, grads } = tf.tidy(() => {
         const ids = tf.tensor2d(indices.map((i) => encoded.inputIds[i] as number[]), undefined, 'int32');
