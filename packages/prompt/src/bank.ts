@@ -9,17 +9,16 @@
  *
  * r = 0 is vanilla prompt tuning: no A, no B, scaling 0.
  */
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   DeptError,
   type HostTensor,
   allFinite,
-  fsyncDir,
   readJsonFile,
   readSafetensors,
   shapeSize,
-  tempSiblingPath,
+  writeFolderAtomic,
   writeJsonAtomic,
   writeSafetensors,
 } from '@dept/tensor';
@@ -291,7 +290,8 @@ export function readBank(dir: string): Bank {
   return bankFromTensors(config, readSafetensors(weights).tensors, weights);
 }
 
-const BANK_FOLDER_FILES = new Set([BANK_CONFIG_FILE, BANK_WEIGHTS_FILE, 'README.md']);
+/** Files a bank folder may hold; an existing folder with anything else is never replaced. */
+export const BANK_FOLDER_FILES: readonly string[] = [BANK_CONFIG_FILE, BANK_WEIGHTS_FILE, 'README.md'];
 
 /**
  * Writes a bank folder atomically: both files go into a temporary sibling folder which then replaces `dir`
@@ -304,31 +304,12 @@ const BANK_FOLDER_FILES = new Set([BANK_CONFIG_FILE, BANK_WEIGHTS_FILE, 'README.
  */
 export function writeBank(dir: string, bank: Bank): void {
   validateBank(bank, dir);
-  const target = resolve(dir);
-  if (existsSync(target)) {
-    if (!statSync(target).isDirectory()) throw new DeptError(`${dir}: exists and is a file; refusing to replace it with a bank folder`);
-    const others = readdirSync(target).filter((f) => !BANK_FOLDER_FILES.has(f));
-    if (others.length > 0) {
-      throw new DeptError(`${dir}: exists and holds files other than a bank (${others.slice(0, 3).join(', ')}${others.length > 3 ? ', ...' : ''}); refusing to replace it`);
-    }
-  }
-  mkdirSync(dirname(target), { recursive: true });
-  const tmp = tempSiblingPath(target, 'tmp');
-  let old: string | null = null;
-  try {
-    mkdirSync(tmp);
-    writeJsonAtomic(join(tmp, BANK_CONFIG_FILE), bank.config, 2, { sortKeys: true });
-    writeSafetensors(join(tmp, BANK_WEIGHTS_FILE), bankTensors(bank), { format: 'pt' });
-    if (existsSync(target)) {
-      old = tempSiblingPath(target, 'old');
-      renameSync(target, old);
-    }
-    renameSync(tmp, target);
-  } catch (error) {
-    if (old !== null && !existsSync(target)) renameSync(old, target);
-    rmSync(tmp, { recursive: true, force: true });
-    throw error;
-  }
-  if (old !== null) rmSync(old, { recursive: true, force: true });
-  fsyncDir(dirname(target));
+  writeFolderAtomic(
+    dir,
+    (tmp) => {
+      writeJsonAtomic(join(tmp, BANK_CONFIG_FILE), bank.config, 2, { sortKeys: true });
+      writeSafetensors(join(tmp, BANK_WEIGHTS_FILE), bankTensors(bank), { format: 'pt' });
+    },
+    BANK_FOLDER_FILES,
+  );
 }

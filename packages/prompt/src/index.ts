@@ -11,6 +11,7 @@ export {
   BANK_CONFIG_FILE,
   BANK_WEIGHTS_FILE,
   BANK_KEYS,
+  BANK_FOLDER_FILES,
   makeBankConfig,
   parseBankConfig,
   bankScaling,

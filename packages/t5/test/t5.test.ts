@@ -164,11 +164,14 @@ describe('gated-gelu, untied models (v1.1 / flan) against the float64 reference'
 
   it('gives the reference loss and logits', async () => {
     const ref = referenceForward(config as unknown as RefConfig, tensors, embeds, mask, labels);
-    const out = tf.tidy(() => model.forward({
-      inputsEmbeds: tf.tensor3d([embeds]),
-      attentionMask: tf.tensor2d([mask]),
-      labels: tf.tensor2d([labels], undefined, 'int32'),
-    }));
+    const out = tf.tidy(() => {
+      const o = model.forward({
+        inputsEmbeds: tf.tensor3d([embeds]),
+        attentionMask: tf.tensor2d([mask]),
+        labels: tf.tensor2d([labels], undefined, 'int32'),
+      });
+      return { loss: o.loss, logits: o.logits, encoderLastHiddenState: o.encoderLastHiddenState };
+    });
     expect(Math.abs((await out.loss.data())[0]! - ref.nll / ref.count)).toBeLessThan(1e-5);
     expect(maxAbsDiff(await out.logits.data(), ref.logits.flat())).toBeLessThan(1e-4);
     expect(maxAbsDiff(await out.encoderLastHiddenState.data(), ref.encoderOut.flat())).toBeLessThan(1e-4);

@@ -3,8 +3,8 @@
  * read with errors that name the file, line and column.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { DeptError } from './errors.ts';
 import { scanJson } from './json.ts';
 
@@ -119,4 +119,45 @@ export function readJsonFile<T = unknown>(path: string, what?: string): T {
     throw error;
   }
   return parseJsonText<T>(text, path);
+}
+
+/**
+ * Writes a folder atomically: `fill(tmp)` writes the files into a fresh temporary sibling folder, which then
+ * replaces `dir` by rename (readers see the old folder or the new one, never a mix). An existing `dir` is
+ * replaced only when every entry in it is listed in `replaceable`; otherwise nothing is touched and a
+ * `DeptError` names the foreign files. Parent folders are created.
+ *
+ * @example
+ * writeFolderAtomic('out/bank', (tmp) => writeJsonAtomic(join(tmp, 'adapter_config.json'), cfg), ['adapter_config.json']);
+ */
+export function writeFolderAtomic(dir: string, fill: (tmpDir: string) => void, replaceable: Iterable<string>): void {
+  const target = resolve(dir);
+  const allowed = new Set(replaceable);
+  if (existsSync(target)) {
+    if (!statSync(target).isDirectory()) throw new DeptError(`${dir}: exists and is a file; refusing to replace it with a folder`);
+    const others = readdirSync(target).filter((f) => !allowed.has(f));
+    if (others.length > 0) {
+      throw new DeptError(
+        `${dir}: exists and holds files other than a bank (${others.slice(0, 3).join(', ')}${others.length > 3 ? ', ...' : ''}); refusing to replace it`,
+      );
+    }
+  }
+  mkdirSync(dirname(target), { recursive: true });
+  const tmp = tempSiblingPath(target, 'tmp');
+  let old: string | null = null;
+  try {
+    mkdirSync(tmp);
+    fill(tmp);
+    if (existsSync(target)) {
+      old = tempSiblingPath(target, 'old');
+      renameSync(target, old);
+    }
+    renameSync(tmp, target);
+  } catch (error) {
+    if (old !== null && !existsSync(target)) renameSync(old, target);
+    rmSync(tmp, { recursive: true, force: true });
+    throw error;
+  }
+  if (old !== null) rmSync(old, { recursive: true, force: true });
+  fsyncDir(dirname(target));
 }

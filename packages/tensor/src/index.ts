@@ -12,7 +12,7 @@ export { linear, linearWeight, disposeLinearWeight, type LinearWeight } from './
 export { registerMissingKernels } from './kernels.ts';
 export * as tf from '@tensorflow/tfjs';
 // Files: atomic writes, JSON with located errors, safetensors, PyTorch torch.save archives (safe subset).
-export { writeFileAtomic, writeJsonAtomic, readJsonFile, parseJsonText, sortKeysDeep, tempSiblingPath, fsyncDir } from './fsutil.ts';
+export { writeFileAtomic, writeJsonAtomic, writeFolderAtomic, readJsonFile, parseJsonText, sortKeysDeep, tempSiblingPath, fsyncDir } from './fsutil.ts';
 export { scanJson, type JsonProblem, type JsonDuplicate } from './json.ts';
 export {
   readSafetensors, readSafetensorsHeader, decodeSafetensors, encodeSafetensors, writeSafetensors, parseSafetensorsHeader,
@@ -22,3 +22,5 @@ export {
   type SafetensorsFile, type ReadSafetensorsOptions, type WriteSafetensorsOptions, type TensorCollection,
   type Checkpoint, type WriteShardedOptions,
 } from './safetensors.ts';
+export { readTorchFile, decodeTorchFile, type TorchFile, type TorchDtype, type ReadTorchOptions } from './torch.ts';
+export { ZipReader, isSafeEntryName, crc32, type ZipEntry, type ZipLimits } from './zip.ts';
