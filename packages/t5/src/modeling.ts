@@ -6,6 +6,7 @@
 import { tf, type LinearWeight, linear, Rng } from '@dept/tensor';
 import type { T5Config } from './config.ts';
 import { bucketTable } from './buckets.ts';
+import { attentionCore, dropoutMultiplier } from './attention.ts';
 import type { AttentionWeights, FeedForwardWeights, T5Weights } from './weights.ts';
 import { disposeT5Weights } from './weights.ts';
 
@@ -64,7 +65,7 @@ interface LayerCache {
 
 function dropout(x: tf.Tensor, ctx: DropoutContext | undefined): tf.Tensor {
   if (!ctx || ctx.rate <= 0) return x;
-  return tf.dropout(x, ctx.rate, undefined, ctx.rng.uint32());
+  return tf.mul(x, dropoutMultiplier(x.shape, ctx.rate, ctx.rng.uint32()));
 }
 
 /** `x * rsqrt(mean(x²) + eps) * w` over the last axis (T5LayerNorm: no mean subtraction, no bias). */
@@ -149,11 +150,12 @@ export class T5ForConditionalGeneration {
     return tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [b, len, h * dk]) as tf.Tensor3D;
   }
 
-  /** Scaled-free T5 attention over precomputed heads; `bias` is broadcastable to `[b, h, q, k]`. */
+  /** Scale-free T5 attention over precomputed heads; `bias` is broadcastable to `[b, h, q, k]`. */
   private attend(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, bias: tf.Tensor, o: LinearWeight, drop?: DropoutContext): tf.Tensor3D {
-    const scores = tf.add(tf.matMul(q, k, false, true), bias);
-    const weights = dropout(tf.softmax(scores, -1), drop);
-    return linear(this.mergeHeads(tf.matMul(weights, v) as tf.Tensor4D), o) as tf.Tensor3D;
+    const [b, h, lq] = q.shape;
+    const lk = k.shape[2];
+    const multiplier = drop && drop.rate > 0 ? (dropoutMultiplier([b, h, lq, lk], drop.rate, drop.rng.uint32()) as tf.Tensor4D) : null;
+    return linear(this.mergeHeads(attentionCore(q, k, v, bias, multiplier)), o) as tf.Tensor3D;
   }
 
   private feedForward(x: tf.Tensor, ff: FeedForwardWeights, drop?: DropoutContext): tf.Tensor {
