@@ -1,6 +1,11 @@
 import type { Command } from 'commander';
 import { registerBank } from './bank.ts';
+import { registerData } from './data.ts';
+import { registerFetch } from './fetch.ts';
+import { registerFewshot } from './fewshot.ts';
 import { registerModel } from './model.ts';
+import { registerQuickstart } from './quickstart.ts';
+import { registerReport } from './report.ts';
 import { registerScore } from './score.ts';
 import { registerTrain } from './train.ts';
 
@@ -9,8 +14,13 @@ import { registerTrain } from './train.ts';
  * this list wires them up in the order `dept --help` shows them.
  */
 export function registerCommands(program: Command): void {
+  registerData(program);
   registerModel(program);
   registerScore(program);
   registerTrain(program);
+  registerFewshot(program);
+  registerReport(program);
+  registerQuickstart(program);
   registerBank(program);
+  registerFetch(program);
 }
