@@ -269,6 +269,7 @@ export async function fetchHfDataset(name: string, opts: FetchDatasetOptions = {
   if (existsSync(folder)) {
     if (!statSync(folder).isDirectory()) throw new DeptError(`${folder}: exists and is a file; choose another --out`);
     const present = readdirSync(folder);
+    if (present.length === 0) return write();
     const old = readRecord(folder);
     const foreign = present.filter((p) => p !== FETCH_RECORD && !(old !== null && p in old.files));
     if (old === null || foreign.length > 0) {
@@ -279,13 +280,17 @@ export async function fetchHfDataset(name: string, opts: FetchDatasetOptions = {
       && [...local.keys()].every((k) => old.files[k]?.source === record.files[k]?.source && present.includes(k) && statSync(join(folder, k)).size === record.files[k]?.size);
     if (same) return { ...result, changed: false };
   }
-  writeFolderAtomic(
-    folder,
-    (tmp) => {
-      for (const [out, from] of local) copyOut(from, join(tmp, out));
-      writeJsonAtomic(join(tmp, FETCH_RECORD), record);
-    },
-    existsSync(folder) ? readdirSync(folder) : [],
-  );
-  return result;
+  return write();
+
+  function write(): FetchedDataset {
+    writeFolderAtomic(
+      folder,
+      (tmp) => {
+        for (const [out, from] of local) copyOut(from, join(tmp, out));
+        writeJsonAtomic(join(tmp, FETCH_RECORD), record);
+      },
+      existsSync(folder) ? readdirSync(folder) : [],
+    );
+    return result;
+  }
 }

@@ -24,3 +24,8 @@ export {
 } from './safetensors.ts';
 export { readTorchFile, decodeTorchFile, type TorchFile, type TorchDtype, type ReadTorchOptions } from './torch.ts';
 export { ZipReader, isSafeEntryName, crc32, type ZipEntry, type ZipLimits } from './zip.ts';
+// The Hugging Face hub cache (huggingface_hub's layout): downloads with @huggingface/hub, offline use, HF_* variables.
+export {
+  openHubSnapshot, cachedSnapshotFolder, hubCacheDir, hubSettings, hubRepoFolder, validateRepoId, HubSnapshot,
+  type HubRepo, type HubRepoType, type HubFile, type HubEvent, type HubOptions, type HubSettings,
+} from './hub.ts';

@@ -4,6 +4,7 @@ import { registerData } from './data.ts';
 import { registerFetch } from './fetch.ts';
 import { registerFewshot } from './fewshot.ts';
 import { registerModel } from './model.ts';
+import { registerPretrain } from './pretrain.ts';
 import { registerQuickstart } from './quickstart.ts';
 import { registerReport } from './report.ts';
 import { registerScore } from './score.ts';
@@ -19,6 +20,7 @@ export function registerCommands(program: Command): void {
   registerScore(program);
   registerTrain(program);
   registerFewshot(program);
+  registerPretrain(program);
   registerReport(program);
   registerQuickstart(program);
   registerBank(program);

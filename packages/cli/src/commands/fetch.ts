@@ -1,0 +1,142 @@
+/**
+ * `dept model fetch` and `dept data fetch`: real models and data from the Hugging Face hub.
+ *
+ * - `dept model fetch <repo> [--revision R] [--cache-dir D] [--json]`: downloads what the T5 loader reads into the
+ *   hub cache (`huggingface_hub`'s layout) and prints the snapshot folder on stdout.
+ * - `dept data fetch <dataset> [--config C] [--revision R] [--out D] [--cache-dir D] [--json]`: downloads a
+ *   dataset config's Parquet files and places them under the data directory; prints that folder on stdout.
+ *
+ * Progress goes to stderr. The hub environment variables apply: HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE, HF_HOME,
+ * HF_HUB_CACHE. The work itself lives in `@dept/t5` (`fetchT5Model`) and `@dept/tasks` (`fetchHfDataset`).
+ */
+import type { Command } from 'commander';
+import type { HubEvent, HubOptions } from '@dept/tensor';
+import { fetchT5Model } from '@dept/t5';
+import { fetchHfDataset } from '@dept/tasks';
+
+const ENV_HELP = `
+Environment (as huggingface_hub reads it):
+  HF_ENDPOINT     the hub to download from (default https://huggingface.co; a mirror works too)
+  HF_TOKEN        access token for gated or private repositories (else the file $HF_HOME/token)
+  HF_HUB_OFFLINE  1: never use the network; serve from the cache or fail
+  HF_HUB_CACHE    the cache folder (default $HF_HOME/hub, else ~/.cache/huggingface/hub)`;
+
+function formatBytes(n: number): string {
+  if (n < 0) return '?';
+  if (n < 1000) return `${n} B`;
+  const units = ['kB', 'MB', 'GB', 'TB'];
+  let v = n;
+  let u = -1;
+  do {
+    v /= 1000;
+    u++;
+  } while (v >= 1000 && u < units.length - 1);
+  return `${v.toFixed(1)} ${units[u]}`;
+}
+
+/** Lines on stderr for hub events: one per file, with a live percentage on a terminal. */
+function progressPrinter(label: string): (event: HubEvent) => void {
+  const tty = Boolean(process.stderr.isTTY) && !process.env.CI;
+  let last = 0;
+  let open = false;
+  const line = (text: string) => {
+    if (open) process.stderr.write('\n');
+    open = false;
+    process.stderr.write(`${text}\n`);
+  };
+  return (event) => {
+    switch (event.type) {
+      case 'resolved':
+        line(`${label}: revision ${event.revision} is commit ${event.commit}${event.fromCache ? ' (from the cache, no network)' : ''}`);
+        break;
+      case 'cached':
+        line(`  ${event.path} (${formatBytes(event.size)}, cached)`);
+        break;
+      case 'download':
+        line(`  ${event.path} (${formatBytes(event.size)}) ${event.resumeFrom > 0 ? `resuming at ${formatBytes(event.resumeFrom)}` : 'downloading'}`);
+        break;
+      case 'progress': {
+        const now = Date.now();
+        if (!tty || now - last < 200) break;
+        last = now;
+        process.stderr.write(`\r    ${((100 * event.bytes) / Math.max(1, event.size)).toFixed(0).padStart(3)}% ${formatBytes(event.bytes)} of ${formatBytes(event.size)}   `);
+        open = true;
+        break;
+      }
+      case 'downloaded':
+        if (open) {
+          process.stderr.write('\n');
+          open = false;
+        }
+        break;
+      case 'warning':
+        line(`dept: warning: ${event.message}`);
+        break;
+    }
+  };
+}
+
+interface FetchFlags {
+  revision?: string;
+  cacheDir?: string;
+  json?: boolean;
+}
+
+function hubOptions(flags: FetchFlags, label: string): HubOptions {
+  return { ...(flags.cacheDir !== undefined ? { cacheDir: flags.cacheDir } : {}), onEvent: progressPrinter(label) };
+}
+
+/** The `model` (or `data`) command group, made if no other file registered it. */
+function group(program: Command, name: string, description: string): Command {
+  return program.commands.find((c) => c.name() === name) ?? program.command(name).description(description);
+}
+
+/**
+ * Adds `fetch` to the `model` and `data` command groups.
+ *
+ * @example
+ * const program = new Command();
+ * registerModel(program);
+ * registerData(program);
+ * registerFetch(program);
+ * await program.parseAsync(['model', 'fetch', 'google/flan-t5-base'], { from: 'user' });
+ */
+export function registerFetch(program: Command): void {
+  group(program, 'model', 'make or fetch T5 model folders')
+    .command('fetch')
+    .description('download a T5 model from the Hugging Face hub into the hub cache and print its folder (config.json, safetensors weights, tokenizer)')
+    .argument('<repo>', 'hub model id: t5-base, google/flan-t5-base, google/t5-v1_1-base, …')
+    .option('--revision <rev>', 'branch, tag, refs/pr/N or commit', 'main')
+    .option('--cache-dir <dir>', 'the hub cache (default $HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub)')
+    .option('--json', 'print a JSON summary on stdout instead of the folder')
+    .addHelpText('after', ENV_HELP)
+    .action(async (repo: string, flags: FetchFlags) => {
+      const got = await fetchT5Model(repo, { ...hubOptions(flags, repo), revision: flags.revision ?? 'main' });
+      process.stderr.write(`${repo}: ${got.files.length} files, ${got.downloaded.length} downloaded and ${got.files.length - got.downloaded.length} from the cache\n`);
+      if (flags.json) process.stdout.write(`${JSON.stringify(got, null, 2)}\n`);
+      else process.stdout.write(`${got.dir}\n`);
+    });
+
+  group(program, 'data', 'datasets: the layouts found, DePT splits and k-shot samples')
+    .command('fetch')
+    .description("download a dataset's Parquet files from the Hugging Face hub into the data directory (the hf-parquet layout) and print the folder")
+    .argument('<dataset>', 'glue/rte, super_glue/cb, scitail/snli_format, snli, or a hub dataset id (org/name, org/name/config)')
+    .option('--config <name>', 'the config, when <dataset> does not name it')
+    .option('--revision <rev>', "where the Parquet files are (default: the repository's own on main, else the hub's conversion, refs/convert/parquet)")
+    .option('--out <dir>', 'the data directory to write into (default $DEPT_DATA, else datasets/); files land in <dir>/<dataset>/<config>/')
+    .option('--cache-dir <dir>', 'the hub cache (default $HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub)')
+    .option('--json', 'print a JSON summary on stdout instead of the folder')
+    .addHelpText('after', ENV_HELP)
+    .action(async (dataset: string, flags: FetchFlags & { config?: string; out?: string }) => {
+      const got = await fetchHfDataset(dataset, {
+        ...hubOptions(flags, dataset),
+        ...(flags.config !== undefined ? { config: flags.config } : {}),
+        ...(flags.revision !== undefined ? { revision: flags.revision } : {}),
+        ...(flags.out !== undefined ? { dataDir: flags.out } : {}),
+      });
+      const counts = Object.entries(got.splits).map(([s, f]) => `${s} ${f.length} file${f.length === 1 ? '' : 's'}`).join(', ');
+      process.stderr.write(`${dataset}: ${got.changed ? 'wrote' : 'already up to date:'} ${got.folder} (${counts}; from ${got.repo}@${got.revision})\n`);
+      if (flags.json) process.stdout.write(`${JSON.stringify(got, null, 2)}\n`);
+      else process.stdout.write(`${got.folder}\n`);
+    });
+}

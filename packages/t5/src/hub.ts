@@ -1,0 +1,148 @@
+/**
+ * T5 model folders from the Hugging Face hub: `fetchT5Model('google/flan-t5-base')` downloads what
+ * {@link loadPretrainedT5} reads (`config.json`, `model.safetensors` or `model.safetensors.index.json` and its
+ * shards, and the tokenizer and generation files) into the hub cache, in `huggingface_hub`'s layout, and returns the
+ * snapshot folder. Repositories with only PyTorch pickles (`pytorch_model.bin`) are refused: they are never read.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  DeptError, cachedSnapshotFolder, openHubSnapshot, parseJsonText, type HubOptions, type HubSnapshot,
+} from '@dept/tensor';
+import { parseT5Config } from './config.ts';
+
+/** The files of a model folder fetched besides the weights, when the repository has them. */
+export const T5_HUB_EXTRA_FILES: readonly string[] = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json'];
+
+/** Options of {@link fetchT5Model}: the hub options plus the revision. */
+export interface FetchT5Options extends HubOptions {
+  /** Branch, tag, `refs/pr/N` or commit (default `main`). */
+  revision?: string;
+}
+
+/** What {@link fetchT5Model} fetched. */
+export interface FetchedT5 {
+  /** The snapshot folder: pass it to {@link loadPretrainedT5}. */
+  dir: string;
+  repo: string;
+  revision: string;
+  commit: string;
+  /** The files of the folder that dept reads, in fetch order. */
+  files: string[];
+  /** Of `files`, those downloaded now (the others came from the cache). */
+  downloaded: string[];
+  /** True when served from the cache without the network (offline, or the hub unreachable). */
+  fromCache: boolean;
+}
+
+const PICKLES = /(^|\/)(pytorch_model[-\w.]*\.bin|pytorch_model\.bin\.index\.json|tf_model\.h5|flax_model\.msgpack|[-\w.]+\.(ckpt|pt|pth))$/;
+
+/** Which weights the folder uses, decided from the file list alone (nothing is downloaded for a refusal). */
+function weightKind(snap: HubSnapshot, where: string): 'single' | 'sharded' {
+  if (snap.has('model.safetensors')) return 'single';
+  if (snap.has('model.safetensors.index.json')) return 'sharded';
+  if (snap.fromCache) {
+    throw new DeptError(`${where}: the cache (${snap.folder}) has no model.safetensors or model.safetensors.index.json; run the fetch once with the network`);
+  }
+  const pickles = snap.files.map((f) => f.path).filter((p) => PICKLES.test(p));
+  const found = pickles.length > 0 ? `only ${pickles.slice(0, 3).join(', ')}${pickles.length > 3 ? ', …' : ''}` : 'no weights dept can read';
+  throw new DeptError(
+    `${where}: has no model.safetensors or model.safetensors.index.json (${found}); dept reads safetensors only, never PyTorch pickles such as pytorch_model.bin: pick a revision with safetensors (the hub's conversion bot opens one as refs/pr/N: --revision refs/pr/N) or convert the weights`,
+  );
+}
+
+/** Downloads the index and returns the shards it names, checking each is a plain file the repository has. */
+async function shardFiles(snap: HubSnapshot, where: string): Promise<string[]> {
+  const indexPath = await snap.download('model.safetensors.index.json');
+  const index = parseJsonText<unknown>(readFileSync(indexPath, 'utf8'), `${where} model.safetensors.index.json`);
+  const map = index !== null && typeof index === 'object' ? (index as { weight_map?: unknown }).weight_map : undefined;
+  if (map === null || typeof map !== 'object' || Array.isArray(map)) {
+    throw new DeptError(`${where} model.safetensors.index.json: "weight_map" must be an object of {tensor name: shard file}`);
+  }
+  const shards = [...new Set(Object.values(map as Record<string, unknown>))];
+  for (const s of shards) {
+    if (typeof s !== 'string' || !/^[\w.-]+\.safetensors$/.test(s) || s.includes('..')) {
+      throw new DeptError(`${where} model.safetensors.index.json: weight_map names ${JSON.stringify(s)}, expected a .safetensors file in the same folder`);
+    }
+    if (!snap.has(s)) {
+      throw new DeptError(
+        snap.fromCache
+          ? `${where}: shard ${s} is not in the cache (${snap.folder}); run the fetch once with the network`
+          : `${where}: model.safetensors.index.json names shard ${s}, which the repository does not have`,
+      );
+    }
+  }
+  return (shards as string[]).sort();
+}
+
+/**
+ * Downloads a T5 model folder from the hub (or finds it in the cache) and returns its snapshot folder. The
+ * config is fetched and checked first, so a repository that is not a T5 fails before any weights download.
+ * Files already in the cache are not downloaded again.
+ *
+ * @example
+ * const { dir } = await fetchT5Model('google/flan-t5-base');
+ * const { model, tokenizer } = loadPretrainedT5(dir);
+ *
+ * @example
+ * // Offline, from a cache filled earlier (here or by Python's huggingface_hub):
+ * await fetchT5Model('t5-base', { offline: true });
+ */
+export async function fetchT5Model(repo: string, opts: FetchT5Options = {}): Promise<FetchedT5> {
+  const revision = opts.revision ?? 'main';
+  const snap = await openHubSnapshot({ type: 'model', id: repo }, revision, opts);
+  const where = `${repo}@${revision}`;
+  if (!snap.has('config.json')) {
+    throw new DeptError(
+      snap.fromCache
+        ? `${where}: the cache (${snap.folder}) has no config.json; run the fetch once with the network`
+        : `${where}: the repository has no config.json (expected a Hugging Face T5 model repository)`,
+    );
+  }
+  const kind = weightKind(snap, where);
+  const configPath = await snap.download('config.json');
+  parseT5Config(parseJsonText(readFileSync(configPath, 'utf8'), `${where} config.json`), `${where} config.json`);
+  const files = ['config.json'];
+  if (kind === 'single') {
+    await snap.download('model.safetensors');
+    files.push('model.safetensors');
+  } else {
+    const shards = await shardFiles(snap, where);
+    for (const f of shards) await snap.download(f);
+    files.push('model.safetensors.index.json', ...shards);
+  }
+  for (const f of T5_HUB_EXTRA_FILES) {
+    if (!snap.has(f)) continue;
+    await snap.download(f);
+    files.push(f);
+  }
+  if (!files.includes('tokenizer.json')) {
+    opts.onEvent?.({ type: 'warning', message: `${where} has no tokenizer.json: dept's tokenizer needs it, so only pre-tokenized input works with this folder` });
+  }
+  return {
+    dir: snap.folder,
+    repo,
+    revision,
+    commit: snap.commit,
+    files,
+    downloaded: files.filter((f) => snap.downloaded.includes(f)),
+    fromCache: snap.fromCache,
+  };
+}
+
+/**
+ * The cached snapshot folder of a hub model, without touching the network; null when the cache has no
+ * `config.json` for it. Lets `--model google/flan-t5-base` work once the model was fetched.
+ *
+ * @example
+ * cachedT5Model('google/flan-t5-base'); // '~/.cache/huggingface/hub/models--google--flan-t5-base/snapshots/7bcac57…' or null
+ */
+export function cachedT5Model(repo: string, opts: { revision?: string; cacheDir?: string } = {}): string | null {
+  let folder: string | null;
+  try {
+    folder = cachedSnapshotFolder({ type: 'model', id: repo }, opts.revision ?? 'main', opts.cacheDir === undefined ? {} : { cacheDir: opts.cacheDir });
+  } catch {
+    return null; // not a repository id (a local path, say)
+  }
+  return folder !== null && existsSync(join(folder, 'config.json')) ? folder : null;
+}
