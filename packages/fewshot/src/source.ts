@@ -7,7 +7,7 @@ import { DeptError, Rng } from '@dept/tensor';
 import type { PretrainedT5 } from '@dept/t5';
 import { DecomposedPrompt, type Bank } from '@dept/prompt';
 import { loadDeptDataset } from '@dept/tasks';
-import { adaptBank, averageBanks, chooseBestSource, importBank } from '@dept/transfer';
+import { adaptBank, averageBanks, chooseBestSource, importSourceBank } from '@dept/transfer';
 import { derivedSeed, devLoss, resolveTrainConfig, type TrainConfig } from '@dept/train';
 
 /** Options of {@link resolveSourceBank}. */
@@ -40,7 +40,7 @@ export async function resolveSourceBank(options: SourceBankOptions): Promise<Ban
   }
   const banks = source.paths.map((path, i) => {
     const rng = new Rng(derivedSeed(options.seed, 'transfer', i));
-    const imported = importBank(path, { r: config.r, max_length: config.max_length, lora_alpha: config.lora_alpha, rng });
+    const imported = importSourceBank(path, { r: config.r, max_length: config.max_length, lora_alpha: config.lora_alpha, rng });
     const adapted = adaptBank(imported.bank, target, {
       rng, ...(source.reset_A !== undefined ? { resetA: source.reset_A } : {}), ...(source.reset_B !== undefined ? { resetB: source.reset_B } : {}),
     });

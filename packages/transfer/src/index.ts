@@ -11,3 +11,4 @@ export { type ImportBankOptions, type ImportedBank, importBank } from './import.
 export { type PeftPromptTuningConfig, peftConfigOf, exportPeft, exportDept } from './export.ts';
 export { type TensorSummary, type BankInspection, inspectBank } from './inspect.ts';
 export { type AdaptTarget, type AdaptOptions, type NamedBank, type BestSource, adaptBank, averageBanks, chooseBestSource } from './adapt.ts';
+export { SOURCE_MANIFEST_FILE, DEFAULT_SOURCE_BANK, type BankRefOptions, type ResolvedBankRef, listSourceBanks, resolveBankRef, importSourceBank } from './named.ts';
