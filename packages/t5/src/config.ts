@@ -117,6 +117,24 @@ export function parseT5Config(raw: unknown, where = 'config.json'): T5Config {
   return config;
 }
 
+/** Fields that HF (transformers 5 validates this) expects as floats: written with a decimal point. */
+const FLOAT_FIELDS = ['dropout_rate', 'layer_norm_epsilon', 'initializer_factor'] as const;
+
+/**
+ * The `config.json` text for a config, as HF writes it: indent 2, float fields always with a decimal point
+ * (`"initializer_factor": 1.0`; JSON.stringify would write `1`, which transformers 5 rejects).
+ *
+ * @example
+ * writeFileAtomic('model/config.json', t5ConfigJsonText(config));
+ */
+export function t5ConfigJsonText(config: T5Config): string {
+  let text = JSON.stringify(t5ConfigToJson(config), null, 2);
+  for (const key of FLOAT_FIELDS) {
+    text = text.replace(new RegExp(`("${key}": )(-?\\d+)(,?\\n)`), '$1$2.0$3');
+  }
+  return `${text}\n`;
+}
+
 /** The JSON object HF writes for a config (derived fields included). */
 export function t5ConfigToJson(config: T5Config): Record<string, unknown> {
   const { extra, ...fields } = config;

@@ -5,7 +5,7 @@
  * 2. Weights: names, validation, building tensors, random weights.
  * 3. The model: forward, loss, greedy decoding with a cache, label scoring.
  */
-export { type T5Config, parseT5Config, t5ConfigToJson, T5_PRESETS, presetConfig } from './config.ts';
+export { type T5Config, parseT5Config, t5ConfigToJson, t5ConfigJsonText, T5_PRESETS, presetConfig } from './config.ts';
 export { relativePositionBucket, bucketTable } from './buckets.ts';
 export {
   type T5Weights, expectedTensorShapes, validateCheckpoint, buildT5Weights, disposeT5Weights, randomT5Tensors,

@@ -3,12 +3,12 @@
  * `tokenizer.json`. Loading validates every tensor against the config; writing makes random checkpoints in the
  * same layout (for tests and demos: label any number made with them as random-weight numbers).
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  DeptError, Rng, parseJsonText, readCheckpoint, writeJsonAtomic, writeSafetensors, writeShardedCheckpoint, type WritableDtype,
+  DeptError, Rng, parseJsonText, readCheckpoint, writeFileAtomic, writeJsonAtomic, writeSafetensors, writeShardedCheckpoint, type WritableDtype,
 } from '@dept/tensor';
-import { type T5Config, parseT5Config, t5ConfigToJson } from './config.ts';
+import { type T5Config, parseT5Config, t5ConfigJsonText } from './config.ts';
 import { T5ForConditionalGeneration } from './modeling.ts';
 import { T5Tokenizer, buildDemoTokenizerJson } from './tokenizer.ts';
 import { buildT5Weights, randomT5Tensors, validateCheckpoint } from './weights.ts';
@@ -84,7 +84,6 @@ export function writeRandomT5(dir: string, config: T5Config, options: WriteRando
   } else {
     writeSafetensors(join(dir, 'model.safetensors'), tensors, metadata, { dtype: options.dtype ?? 'F32' });
   }
-  writeJsonAtomic(join(dir, 'config.json'), t5ConfigToJson(config));
   if (options.tokenizerDir) {
     if (!existsSync(join(options.tokenizerDir, 'tokenizer.json'))) {
       throw new DeptError(`${options.tokenizerDir}: no tokenizer.json to copy`);
@@ -95,10 +94,12 @@ export function writeRandomT5(dir: string, config: T5Config, options: WriteRando
     }
     for (const name of readdirSync(options.tokenizerDir)) {
       if (/^(tokenizer\.json|tokenizer_config\.json|special_tokens_map\.json|spiece\.model)$/.test(name)) {
-        copyFileSync(join(options.tokenizerDir, name), join(dir, name));
+        writeFileAtomic(join(dir, name), readFileSync(join(options.tokenizerDir, name)));
       }
     }
   } else if (options.sampleTexts) {
     writeJsonAtomic(join(dir, 'tokenizer.json'), buildDemoTokenizerJson(options.sampleTexts, config.vocab_size));
   }
+  // config.json last: it marks the folder as a model, so a kill while writing leaves a folder that is made again.
+  writeFileAtomic(join(dir, 'config.json'), t5ConfigJsonText(config));
 }

@@ -7,7 +7,7 @@ import {
   T5ForConditionalGeneration, T5Tokenizer, buildT5Weights, bucketTable, loadPretrainedT5, parseT5Config, presetConfig,
   randomT5Tensors, relativePositionBucket, writeRandomT5, type T5Config,
 } from '@dept/t5';
-import { describeShared, sharedPath } from '../../../test/helpers/shared.ts';
+import { REPO_ROOT, describeShared, sharedPath } from '../../../test/helpers/shared.ts';
 import { referenceForward, type RefConfig } from './reference_t5.ts';
 
 const FIXTURE = 'fixtures/parity/tiny-relu';
@@ -137,6 +137,53 @@ describeShared('tiny-relu parity with Hugging Face', () => {
       await initBackend({ backend: 'wasm', announce: false });
     });
   }
+});
+
+describe('gated-gelu, untied models (v1.1 / flan) against Hugging Face transformers', () => {
+  // test/fixtures/tiny-gated: a random gated-gelu, untied T5 and DePT bank written by this project; expected.json was
+  // computed from them by transformers 5.17 / torch 2.11 in float64 (scripts/hf_reference.py, which reproduces the
+  // shared tiny-relu fixture to 1e-7 when run on it).
+  const dir = join(REPO_ROOT, 'test', 'fixtures', 'tiny-gated');
+  it('matches loss, logits, hidden states, gradients and greedy ids', async () => {
+    const pretrained = loadPretrainedT5(dir);
+    const { readBank, DecomposedPrompt } = await import('@dept/prompt');
+    const bank = readBank(join(dir, 'bank'));
+    const batch = JSON.parse(readFileSync(join(dir, 'batch.json'), 'utf8'));
+    const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8'));
+    expect(pretrained.config.is_gated_act && !pretrained.config.tie_word_embeddings).toBe(true);
+    const model = pretrained.model;
+    const prompt = DecomposedPrompt.fromHost(bank.config, bank);
+    const ids = tf.tensor2d(batch.input_ids, undefined, 'int32');
+    const mask = tf.tensor2d(batch.attention_mask, undefined, 'float32');
+    const labels = tf.tensor2d(batch.labels, undefined, 'int32');
+    const embeds = model.embed(ids);
+    const kept: tf.Tensor[] = [];
+    const { value, grads } = tf.variableGrads(() => {
+      const inputs = prompt.encoderInputs(embeds, mask);
+      const out = model.forward({ ...inputs, labels });
+      kept.push(tf.keep(out.logits), tf.keep(out.encoderLastHiddenState));
+      return out.loss;
+    }, prompt.variables());
+    // Logits of this untied model are large (lm_head std 1), so the logit tolerance is relative to their scale.
+    const logitsRef = flat(expected.logits);
+    const scale = Math.max(...logitsRef.map(Math.abs));
+    expect(Math.abs((await value.data())[0]! - expected.loss)).toBeLessThan(1e-5 * Math.max(1, expected.loss));
+    expect(maxAbsDiff(await kept[0]!.data(), logitsRef)).toBeLessThan(1e-5 * scale + 1e-4);
+    expect(maxAbsDiff(await kept[1]!.data(), flat(expected.encoder_last_hidden_state))).toBeLessThan(1e-4);
+    const names = prompt.variables().map((v) => v.name);
+    const refs = [expected.grads.prompt_embeddings, expected.grads.lora_embedding_A, expected.grads.lora_embedding_B];
+    for (let i = 0; i < 3; i++) {
+      const ref = flat(refs[i]);
+      const maxRef = Math.max(...ref.map(Math.abs));
+      expect(maxAbsDiff(await grads[names[i]!]!.data(), ref)).toBeLessThan(1e-4 * maxRef + 1e-6);
+    }
+    const inputs = prompt.encoderInputs(embeds, mask);
+    const enc = model.encode(inputs.inputsEmbeds, inputs.attentionMask);
+    expect(await model.generate(enc, inputs.attentionMask, { maxNewTokens: expected.greedy_steps, stopAtEos: false })).toEqual(expected.greedy_ids);
+    tf.dispose([value, ...Object.values(grads), ...kept, ids, mask, labels, embeds, inputs.inputsEmbeds, inputs.attentionMask, enc]);
+    prompt.dispose();
+    model.dispose();
+  });
 });
 
 describe('gated-gelu, untied models (v1.1 / flan) against the float64 reference', () => {
