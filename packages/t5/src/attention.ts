@@ -1,70 +1,109 @@
 /**
  * T5's attention core on the fast path. tfjs's wasm backend runs only untransposed 2-D matMuls on XNNPACK; batched
- * or transposed products fall to a plain loop about 15× slower. This core computes, per (batch, head), the products
- * `Q Kᵀ` and `P V` as 2-D matMuls against explicitly transposed operands, with a custom gradient whose four
- * products are 2-D and untransposed as well. Softmax, the additive bias (relative positions + mask) and dropout run
- * once over the whole `[b, h, q, k]` tensor. No 1/√d_kv scaling (T5 has none).
+ * or transposed products fall to a plain loop about 15× slower. So attention is computed head by head: every
+ * product is a 2-D matMul against an explicitly transposed operand, in the forward pass and in the custom
+ * gradient, and the `[q, k]` score matrices never need to be gathered into (or split out of) one big tensor. The
+ * additive bias (relative positions + mask) comes per head, made once per forward pass and shared by all layers.
+ * No 1/√d_kv scaling (T5 has none).
  *
  *   S = Q Kᵀ + bias,  P = softmax(S),  P̃ = P ⊙ M (dropout),  O = P̃ V
  *   dV = P̃ᵀ dO,  dP̃ = dO Vᵀ,  dP = dP̃ ⊙ M,  dS = P ⊙ (dP − Σ_k dP ⊙ P),  dQ = dS K,  dK = dSᵀ Q
  */
 import { tf } from '@dept/tensor';
 
-/** Dropout of attention weights: a precomputed multiplier (0 or 1/(1 − rate)) of shape `[b, h, q, k]`. */
-export type DropoutMultiplier = tf.Tensor4D | null;
-
-function perHead(x: tf.Tensor4D): tf.Tensor2D[] {
-  const [b, h, n, m] = x.shape;
-  return tf.unstack(tf.reshape(x, [b * h, n, m])) as tf.Tensor2D[];
-}
-
-function fromHeads(parts: tf.Tensor2D[], b: number, h: number): tf.Tensor4D {
-  const [n, m] = (parts[0] as tf.Tensor2D).shape;
-  return tf.reshape(tf.stack(parts), [b, h, n, m]) as tf.Tensor4D;
-}
-
-/** `A_i @ B_i` for every head, all 2-D and untransposed. */
-function headMatMul(a: tf.Tensor2D[], bT: tf.Tensor2D[]): tf.Tensor2D[] {
-  return a.map((ai, i) => tf.matMul(ai, bT[i] as tf.Tensor2D));
-}
-
-function transposeHeads(parts: tf.Tensor2D[]): tf.Tensor2D[] {
-  return parts.map((p) => tf.transpose(p) as tf.Tensor2D);
+/** Per-head additive biases: `heads[i]` for head i of the flattened (batch, head) index, `[q, k]` each. */
+export interface HeadBiases {
+  /** Length b·h (one per example and head) or h (shared by every example). */
+  heads: tf.Tensor2D[];
+  perExample: boolean;
 }
 
 /**
- * Attention output `[b, h, q, d_kv]` for `q [b, h, q, d_kv]`, `k`, `v [b, h, k, d_kv]`, an additive `bias`
- * broadcastable to `[b, h, q, k]` (constant: no gradient) and an optional dropout multiplier.
+ * Splits a `[b or 1, h, q, k]` bias into per-head 2-D tensors (once per forward pass; shared by all layers).
  *
  * @example
- * const o = attentionCore(q, k, v, bias, null);
+ * const biases = headBiases(tf.add(positionBias, mask)); // [b, h, q, k] → b·h tensors [q, k]
  */
-export function attentionCore(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, bias: tf.Tensor, dropout: DropoutMultiplier): tf.Tensor4D {
-  const [b, h] = q.shape;
+export function headBiases(bias: tf.Tensor4D): HeadBiases {
+  const [b, h, q, k] = bias.shape;
+  const parts = tf.split(tf.reshape(bias, [b * h, q, k]), b * h, 0).map((p) => tf.reshape(p, [q, k]) as tf.Tensor2D);
+  return { heads: parts, perExample: b > 1 };
+}
+
+/** Dropout on attention weights: the rate and the seeds of each head's mask (drawn by the caller). */
+export interface AttentionDropout {
+  rate: number;
+  /** One 32-bit seed per (batch, head), in flattened order. */
+  seeds: number[];
+}
+
+function split4(x: tf.Tensor4D): tf.Tensor2D[] {
+  const [b, h, n, m] = x.shape;
+  return tf.split(tf.reshape(x, [b * h, n, m]), b * h, 0).map((p) => tf.reshape(p, [n, m]) as tf.Tensor2D);
+}
+
+function join4(parts: tf.Tensor[], b: number, h: number): tf.Tensor4D {
+  const [n, m] = (parts[0] as tf.Tensor2D).shape;
+  return tf.reshape(tf.concat(parts, 0), [b, h, n, m]) as tf.Tensor4D;
+}
+
+/**
+ * Attention output `[b, h, q, d_kv]` for `q [b, h, q, d_kv]`, `k`, `v [b, h, k, d_kv]` and per-head constant biases.
+ *
+ * @example
+ * const o = attentionCore(q, k, v, headBiases(bias), null);
+ */
+export function attentionCore(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, biases: HeadBiases, dropout: AttentionDropout | null): tf.Tensor4D {
+  const [b, h, lq] = q.shape;
+  const lk = k.shape[2];
+  const n = b * h;
   const f = tf.customGrad(((qi: tf.Tensor, ki: tf.Tensor, vi: tf.Tensor, save: tf.GradSaveFunc) => {
-    const qHeads = perHead(qi as tf.Tensor4D);
-    const kHeads = perHead(ki as tf.Tensor4D);
-    const vHeads = perHead(vi as tf.Tensor4D);
-    const scores = tf.add(fromHeads(headMatMul(qHeads, transposeHeads(kHeads)), b, h), bias);
-    const probs = tf.softmax(scores, -1) as tf.Tensor4D;
-    const dropped = dropout ? (tf.mul(probs, dropout) as tf.Tensor4D) : probs;
-    const out = fromHeads(headMatMul(perHead(dropped), vHeads), b, h);
-    // Everything the gradient needs goes through save(): closure-captured tensors are freed when the forward's
-    // scope ends, before the backward pass runs.
-    save(dropout ? [qi, ki, vi, probs, dropped, dropout] : [qi, ki, vi, probs, dropped]);
+    const qs = split4(qi as tf.Tensor4D);
+    const ks = split4(ki as tf.Tensor4D);
+    const vs = split4(vi as tf.Tensor4D);
+    const probs: tf.Tensor2D[] = [];
+    const masks: tf.Tensor2D[] = [];
+    const outs: tf.Tensor2D[] = [];
+    for (let i = 0; i < n; i++) {
+      const bias = biases.heads[biases.perExample ? i : i % h] as tf.Tensor2D;
+      const scores = tf.add(tf.matMul(qs[i] as tf.Tensor2D, tf.transpose(ks[i] as tf.Tensor2D) as tf.Tensor2D), bias);
+      const p = tf.softmax(scores, -1) as tf.Tensor2D;
+      probs.push(p);
+      let pd = p;
+      if (dropout) {
+        const m = dropoutMultiplier([lq, lk], dropout.rate, dropout.seeds[i] as number) as tf.Tensor2D;
+        masks.push(m);
+        pd = tf.mul(p, m) as tf.Tensor2D;
+      }
+      outs.push(tf.matMul(pd, vs[i] as tf.Tensor2D));
+    }
+    // Everything the gradient needs goes through save(): tensors captured by the closure are freed when the
+    // forward pass's scope ends, before the backward pass runs.
+    save([qi, ki, vi, ...probs, ...masks]);
     return {
-      value: out,
+      value: join4(outs, b, h),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sq, sk, sv, sp, sd, sm] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D | undefined];
-        const dO = perHead(dy as tf.Tensor4D);
-        const dV = fromHeads(headMatMul(transposeHeads(perHead(sd)), dO), b, h);
-        let dP: tf.Tensor = fromHeads(headMatMul(dO, transposeHeads(perHead(sv))), b, h);
-        if (sm) dP = tf.mul(dP, sm);
-        const dS = tf.mul(sp, tf.sub(dP, tf.sum(tf.mul(dP, sp), -1, true))) as tf.Tensor4D;
-        const dSHeads = perHead(dS);
-        const dQ = fromHeads(headMatMul(dSHeads, perHead(sk)), b, h);
-        const dK = fromHeads(headMatMul(transposeHeads(dSHeads), perHead(sq)), b, h);
-        return [dQ, dK, dV];
+        const sq = split4(saved[0] as tf.Tensor4D);
+        const sk = split4(saved[1] as tf.Tensor4D);
+        const sv = split4(saved[2] as tf.Tensor4D);
+        const sp = saved.slice(3, 3 + n) as tf.Tensor2D[];
+        const sm = saved.slice(3 + n) as tf.Tensor2D[];
+        const dO = split4(dy as tf.Tensor4D);
+        const dQ: tf.Tensor[] = [];
+        const dK: tf.Tensor[] = [];
+        const dV: tf.Tensor[] = [];
+        for (let i = 0; i < n; i++) {
+          const p = sp[i] as tf.Tensor2D;
+          const m = sm[i];
+          const pd = m ? tf.mul(p, m) : p;
+          dV.push(tf.matMul(tf.transpose(pd) as tf.Tensor2D, dO[i] as tf.Tensor2D));
+          let dP: tf.Tensor2D = tf.matMul(dO[i] as tf.Tensor2D, tf.transpose(sv[i] as tf.Tensor2D) as tf.Tensor2D);
+          if (m) dP = tf.mul(dP, m) as tf.Tensor2D;
+          const dS = tf.mul(p, tf.sub(dP, tf.sum(tf.mul(dP, p), -1, true))) as tf.Tensor2D;
+          dQ.push(tf.matMul(dS, sk[i] as tf.Tensor2D));
+          dK.push(tf.matMul(tf.transpose(dS) as tf.Tensor2D, sq[i] as tf.Tensor2D));
+        }
+        return [join4(dQ, b, h), join4(dK, b, h), join4(dV, b, h)];
       },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
@@ -79,14 +118,14 @@ export function attentionCore(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, bi
  * const m = dropoutMultiplier([2, 8, 10, 10], 0.1, 12345);
  */
 export function dropoutMultiplier(shape: number[], rate: number, seed: number): tf.Tensor {
-  const n = shape.reduce((a, c) => a * c, 1);
-  const values = new Float32Array(n);
+  const size = shape.reduce((a, c) => a * c, 1);
+  const values = new Float32Array(size);
   const keep = 1 - rate;
   const scale = 1 / keep;
-  // Threshold on 32-bit draws: keep when draw < keep·2^32.
+  // Keep a value when its 32-bit draw is below keep·2^32.
   const threshold = Math.floor(keep * 4294967296);
-  let s = (seed >>> 0) || 0x9e3779b9;
-  for (let i = 0; i < n; i++) {
+  let s = seed >>> 0 || 0x9e3779b9;
+  for (let i = 0; i < size; i++) {
     s ^= s << 13;
     s >>>= 0;
     s ^= s >>> 17;

@@ -6,7 +6,7 @@
 import { tf, type LinearWeight, linear, Rng } from '@dept/tensor';
 import type { T5Config } from './config.ts';
 import { bucketTable } from './buckets.ts';
-import { attentionCore, dropoutMultiplier } from './attention.ts';
+import { attentionCore, dropoutMultiplier, headBiases, type HeadBiases } from './attention.ts';
 import type { AttentionWeights, FeedForwardWeights, T5Weights } from './weights.ts';
 import { disposeT5Weights } from './weights.ts';
 
@@ -119,6 +119,8 @@ export class T5ForConditionalGeneration {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    for (const t of this.biasCache.values()) t.dispose();
+    this.biasCache.clear();
     disposeT5Weights(this.weights, this.config.tie_word_embeddings);
   }
 
@@ -127,15 +129,40 @@ export class T5ForConditionalGeneration {
    * constant, so no gradient ever flows through it.
    */
   embed(ids: tf.Tensor2D): tf.Tensor3D {
-    return tf.gather(this.weights.shared, ids) as unknown as tf.Tensor3D;
+    return this.embedNoTape(ids) as tf.Tensor3D;
   }
+
+  /**
+   * The gather runs inside a custom gradient (ops there are not taped), so taking gradients of a loss that embeds
+   * decoder inputs never clones the `[vocab, d_model]` table to save it for a backward pass it does not need.
+   */
+  private readonly embedNoTape = tf.customGrad(((ids: tf.Tensor) => ({
+    value: tf.gather(this.weights.shared, ids),
+    gradFunc: (dy: tf.Tensor) => [tf.zerosLike(ids)],
+  })) as unknown as Parameters<typeof tf.customGrad>[0]);
+
+  /** Position-bias tables by shape, kept across calls (they depend only on the lengths). */
+  private readonly biasCache = new Map<string, tf.Tensor4D>();
 
   /** `[1, h, q, k]` relative position bias of the block-0 table for query positions `offset..offset+q-1`. */
   private positionBias(bias: tf.Tensor2D, queryLength: number, keyLength: number, bidirectional: boolean, offset = 0): tf.Tensor4D {
+    const key = `${bias.id}:${queryLength}:${keyLength}:${bidirectional}:${offset}`;
+    const cached = this.biasCache.get(key);
+    if (cached && !cached.isDisposed) return cached;
     const table = bucketTable(queryLength, keyLength, bidirectional, this.config.relative_attention_num_buckets, this.config.relative_attention_max_distance, offset);
-    const ids = tf.tensor2d(table, [queryLength, keyLength], 'int32');
-    const values = tf.gather(bias, ids); // [q, k, h]
-    return tf.expandDims(tf.transpose(values, [2, 0, 1]), 0) as tf.Tensor4D;
+    const result = tf.tidy(() => {
+      const ids = tf.tensor2d(table, [queryLength, keyLength], 'int32');
+      const values = tf.gather(bias, ids); // [q, k, h]
+      return tf.expandDims(tf.transpose(values, [2, 0, 1]), 0) as tf.Tensor4D;
+    });
+    tf.keep(result);
+    if (this.biasCache.size >= 16) {
+      const [oldest, value] = this.biasCache.entries().next().value as [string, tf.Tensor4D];
+      value.dispose();
+      this.biasCache.delete(oldest);
+    }
+    this.biasCache.set(key, result);
+    return result;
   }
 
   /** `[b, len, h·d_kv]` → `[b, h, len, d_kv]`. */
@@ -150,12 +177,18 @@ export class T5ForConditionalGeneration {
     return tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [b, len, h * dk]) as tf.Tensor3D;
   }
 
-  /** Scale-free T5 attention over precomputed heads; `bias` is broadcastable to `[b, h, q, k]`. */
-  private attend(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, bias: tf.Tensor, o: LinearWeight, drop?: DropoutContext): tf.Tensor3D {
-    const [b, h, lq] = q.shape;
-    const lk = k.shape[2];
-    const multiplier = drop && drop.rate > 0 ? (dropoutMultiplier([b, h, lq, lk], drop.rate, drop.rng.uint32()) as tf.Tensor4D) : null;
-    return linear(this.mergeHeads(attentionCore(q, k, v, bias, multiplier)), o) as tf.Tensor3D;
+  /** Scale-free T5 attention over precomputed heads, with per-head additive biases. */
+  private attend(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, biases: HeadBiases, o: LinearWeight, drop?: DropoutContext): tf.Tensor3D {
+    const [b, h] = q.shape;
+    const dropout = drop && drop.rate > 0 ? { rate: drop.rate, seeds: Array.from({ length: b * h }, () => drop.rng.uint32()) } : null;
+    return linear(this.mergeHeads(attentionCore(q, k, v, biases, dropout)), o) as tf.Tensor3D;
+  }
+
+  /** Per-head biases of an additive bias broadcastable to `[b, h, q, k]`. */
+  private biasesFor(bias: tf.Tensor, b: number, q: number, k: number): HeadBiases {
+    const h = this.config.num_heads;
+    const batch = bias.shape[0] === 1 ? 1 : b;
+    return headBiases(tf.broadcastTo(bias, [batch, h, q, k]) as tf.Tensor4D);
   }
 
   private feedForward(x: tf.Tensor, ff: FeedForwardWeights, drop?: DropoutContext): tf.Tensor {
@@ -184,11 +217,12 @@ export class T5ForConditionalGeneration {
     const first = this.weights.encoder.blocks[0]?.selfAttention.relativeAttentionBias;
     let bias: tf.Tensor = this.extendedMask(attentionMask);
     if (first) bias = tf.add(this.positionBias(first, L, L, true), bias);
+    const biases = this.biasesFor(bias, inputsEmbeds.shape[0], L, L);
     let h: tf.Tensor = dropout(inputsEmbeds, drop);
     for (const block of this.weights.encoder.blocks) {
       const normed = rmsNorm(h, block.selfAttentionNorm, cfg.layer_norm_epsilon);
       const a = block.selfAttention;
-      const attn = this.attend(this.splitHeads(linear(normed, a.q)), this.splitHeads(linear(normed, a.k)), this.splitHeads(linear(normed, a.v)), bias, a.o, drop);
+      const attn = this.attend(this.splitHeads(linear(normed, a.q)), this.splitHeads(linear(normed, a.k)), this.splitHeads(linear(normed, a.v)), biases, a.o, drop);
       h = tf.add(h, dropout(attn, drop));
       const ffIn = rmsNorm(h, block.feedForwardNorm, cfg.layer_norm_epsilon);
       h = tf.add(h, dropout(this.feedForward(ffIn, block.feedForward, drop), drop));
@@ -212,16 +246,18 @@ export class T5ForConditionalGeneration {
     let selfBias: tf.Tensor = tf.reshape(tf.mul(tf.sub(1, causal), MASK_VALUE), [1, 1, t, t]);
     const first = this.weights.decoder.blocks[0]?.selfAttention.relativeAttentionBias;
     if (first) selfBias = tf.add(this.positionBias(first, t, t, false), selfBias);
-    const crossBias = this.extendedMask(encoderMask);
+    const b = decoderInputIds.shape[0];
+    const selfBiases = this.biasesFor(selfBias, b, t, t);
+    const crossBiases = this.biasesFor(this.extendedMask(encoderMask), b, t, encoderHidden.shape[1]);
     let h: tf.Tensor = dropout(this.embed(decoderInputIds), drop);
     for (const block of this.weights.decoder.blocks) {
       const normed = rmsNorm(h, block.selfAttentionNorm, cfg.layer_norm_epsilon);
       const a = block.selfAttention;
-      const selfOut = this.attend(this.splitHeads(linear(normed, a.q)), this.splitHeads(linear(normed, a.k)), this.splitHeads(linear(normed, a.v)), selfBias, a.o, drop);
+      const selfOut = this.attend(this.splitHeads(linear(normed, a.q)), this.splitHeads(linear(normed, a.k)), this.splitHeads(linear(normed, a.v)), selfBiases, a.o, drop);
       h = tf.add(h, dropout(selfOut, drop));
       const crossIn = rmsNorm(h, block.crossAttentionNorm, cfg.layer_norm_epsilon);
       const c = block.crossAttention;
-      const crossOut = this.attend(this.splitHeads(linear(crossIn, c.q)), this.splitHeads(linear(encoderHidden, c.k)), this.splitHeads(linear(encoderHidden, c.v)), crossBias, c.o, drop);
+      const crossOut = this.attend(this.splitHeads(linear(crossIn, c.q)), this.splitHeads(linear(encoderHidden, c.k)), this.splitHeads(linear(encoderHidden, c.v)), crossBiases, c.o, drop);
       h = tf.add(h, dropout(crossOut, drop));
       const ffIn = rmsNorm(h, block.feedForwardNorm, cfg.layer_norm_epsilon);
       h = tf.add(h, dropout(this.feedForward(ffIn, block.feedForward, drop), drop));
@@ -286,7 +322,11 @@ export class T5ForConditionalGeneration {
     const eos = this.config.eos_token_id;
     const prefix: number[][] = Array.from({ length: b }, () => [this.config.decoder_start_token_id]);
     const caches = useCache ? this.crossCaches(encoderHidden) : null;
-    const crossBias = tf.keep(this.extendedMask(encoderMask));
+    const crossBiases = tf.tidy(() => {
+      const biases = this.biasesFor(this.extendedMask(encoderMask), b, 1, encoderHidden.shape[1]);
+      return biases.heads;
+    }).map((t) => tf.keep(t)) as tf.Tensor2D[];
+    const crossBias: HeadBiases = { heads: crossBiases, perExample: b > 1 };
     try {
       for (let step = 0; step < maxNew; step++) {
         const next = tf.tidy(() => {
@@ -312,7 +352,7 @@ export class T5ForConditionalGeneration {
         if (stopAtEos && done.every(Boolean)) break;
       }
     } finally {
-      crossBias.dispose();
+      tf.dispose(crossBiases);
       if (caches) for (const c of caches) for (const t of [c.selfK, c.selfV, c.crossK, c.crossV]) t?.dispose();
     }
     return out;
@@ -328,11 +368,11 @@ export class T5ForConditionalGeneration {
   }
 
   /** One cached decoder step for query position `position`: ids `[b, 1]` → logits `[b, vocab]`. */
-  private decodeStep(ids: tf.Tensor2D, position: number, caches: LayerCache[], crossBias: tf.Tensor4D): tf.Tensor2D {
+  private decodeStep(ids: tf.Tensor2D, position: number, caches: LayerCache[], crossBias: HeadBiases): tf.Tensor2D {
     const cfg = this.config;
     const b = ids.shape[0];
     const first = this.weights.decoder.blocks[0]?.selfAttention.relativeAttentionBias;
-    const selfBias: tf.Tensor = first ? this.positionBias(first, 1, position + 1, false, position) : tf.zeros([1, 1, 1, position + 1]);
+    const selfBias = this.biasesFor(first ? this.positionBias(first, 1, position + 1, false, position) : tf.zeros([1, 1, 1, position + 1]), b, 1, position + 1);
     let h: tf.Tensor = this.embed(ids);
     this.weights.decoder.blocks.forEach((block, layer) => {
       const cache = caches[layer] as LayerCache;

@@ -1,14 +1,101 @@
 /**
- * Kernels that a backend lacks. The wasm backend has no `UnsortedSegmentSum`, which the gradient of `gather`
- * needs; we register a small JavaScript one. (The model keeps frozen gathers out of the differentiated path,
- * so this only matters for user code that differentiates a gather.)
+ * Kernels that a backend lacks or runs badly.
+ * - The wasm backend has no `UnsortedSegmentSum`, which the gradient of `gather` needs; we register a small
+ *   JavaScript one. (The model keeps frozen gathers out of the differentiated path, so this only matters for user
+ *   code that differentiates a gather.)
+ * - tfjs-backend-wasm 4.22's `Slice` (and `SplitV`/`Unpack`, built on it) reads its input with `readSync`, which
+ *   copies the whole input out of the wasm heap for every slice: splitting a tensor into n parts costs n full
+ *   copies. Our replacements copy straight from a heap view, so a split costs one pass over the data. The attention
+ *   code splits every layer's heads this way, so this matters (about 10× on a `[16, 316, 316]` split).
  */
 import * as tf from '@tensorflow/tfjs';
 
 interface WasmLikeBackend {
   readSync(dataId: object): ArrayLike<number>;
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array;
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+}
+
+type HeapArray = Float32Array | Int32Array | Uint8Array;
+
+function strides(shape: readonly number[]): number[] {
+  const out = new Array<number>(shape.length).fill(1);
+  for (let i = shape.length - 2; i >= 0; i--) out[i] = (out[i + 1] as number) * (shape[i + 1] as number);
+  return out;
+}
+
+/** Copies the box `begin`/`size` of `src` (shape `shape`) into `dst`, row by contiguous innermost run. */
+function copyBox(src: HeapArray, shape: readonly number[], begin: readonly number[], size: readonly number[], dst: HeapArray): void {
+  const rank = shape.length;
+  const st = strides(shape);
+  // Collapse trailing dimensions that are copied whole into one contiguous run.
+  let inner = rank - 1;
+  while (inner > 0 && begin[inner] === 0 && size[inner] === shape[inner]) inner--;
+  const run = size.slice(inner).reduce((a, b) => a * b, 1);
+  const outer = size.slice(0, inner);
+  const count = outer.reduce((a, b) => a * b, 1);
+  const idx = new Array<number>(inner).fill(0);
+  let out = 0;
+  for (let c = 0; c < count; c++) {
+    let offset = (begin[inner] as number) * (st[inner] as number);
+    for (let d = 0; d < inner; d++) offset += ((begin[d] as number) + (idx[d] as number)) * (st[d] as number);
+    dst.set(src.subarray(offset, offset + run), out);
+    out += run;
+    for (let d = inner - 1; d >= 0; d--) {
+      idx[d] = (idx[d] as number) + 1;
+      if ((idx[d] as number) < (outer[d] as number)) break;
+      idx[d] = 0;
+    }
+  }
+}
+
+/** One slice, reading the input through a heap view taken after the output is allocated (growth-safe). */
+function heapSlice(backend: WasmLikeBackend, x: tf.TensorInfo, begin: number[], size: number[]): tf.TensorInfo {
+  const out = backend.makeOutput(size, x.dtype);
+  if (size.some((s) => s === 0)) return out;
+  copyBox(backend.typedArrayFromHeap(x), x.shape, begin, size, backend.typedArrayFromHeap(out));
+  return out;
+}
+
+function registerHeapSlices(): void {
+  const override = (name: string, kernelFunc: tf.KernelFunc) => {
+    if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc });
+  };
+  override('Slice', ({ inputs, backend, attrs }) => {
+    const x = (inputs as { x: tf.TensorInfo }).x;
+    if (x.dtype === 'string') throw new Error('Slice of string tensors is not supported on wasm');
+    const [begin, size] = tf.slice_util.parseSliceParams(x as unknown as tf.Tensor, (attrs as unknown as { begin: number[] }).begin, (attrs as unknown as { size: number[] }).size);
+    return heapSlice(backend as unknown as WasmLikeBackend, x, begin, size);
+  });
+  override('SplitV', ({ inputs, backend, attrs }) => {
+    const x = (inputs as { x: tf.TensorInfo }).x;
+    const { numOrSizeSplits, axis } = attrs as unknown as { numOrSizeSplits: number[] | number; axis: number };
+    const ax = tf.util.parseAxisParam(axis, x.shape)[0] as number;
+    const sizes = tf.backend_util.prepareSplitSize(x as unknown as tf.Tensor, numOrSizeSplits, ax);
+    const begin = new Array<number>(x.shape.length).fill(0);
+    return sizes.map((s) => {
+      const size = [...x.shape];
+      size[ax] = s;
+      const out = heapSlice(backend as unknown as WasmLikeBackend, x, [...begin], size);
+      begin[ax] = (begin[ax] as number) + s;
+      return out;
+    });
+  });
+  override('Unpack', ({ inputs, backend, attrs }) => {
+    const value = (inputs as { value: tf.TensorInfo }).value;
+    let axis = (attrs as unknown as { axis: number }).axis;
+    if (axis < 0) axis += value.shape.length;
+    const outShape = value.shape.filter((_, i) => i !== axis);
+    const begin = new Array<number>(value.shape.length).fill(0);
+    const size = [...value.shape];
+    size[axis] = 1;
+    return Array.from({ length: value.shape[axis] as number }, (_, i) => {
+      begin[axis] = i;
+      const { dataId, dtype } = heapSlice(backend as unknown as WasmLikeBackend, value, [...begin], size);
+      return { dataId, dtype, shape: outShape };
+    });
+  });
 }
 
 const registered = new Set<string>();
@@ -18,6 +105,7 @@ export function registerMissingKernels(backendName: string): void {
   if (registered.has(backendName)) return;
   registered.add(backendName);
   if (backendName !== 'wasm') return;
+  registerHeapSlices();
   if (tf.getKernel('UnsortedSegmentSum', 'wasm')) return;
   tf.registerKernel({
     kernelName: 'UnsortedSegmentSum',
