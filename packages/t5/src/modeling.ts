@@ -63,15 +63,40 @@ interface LayerCache {
   crossV: tf.Tensor4D;
 }
 
+/** `x ⊙ M` with a custom gradient that keeps only the multiplier M for the backward pass (not x). */
+const applyMultiplier = tf.customGrad(((x: tf.Tensor, m: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([m]);
+  return {
+    value: tf.mul(x, m),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.mul(dy, saved[0] as tf.Tensor), tf.zerosLike(saved[0] as tf.Tensor)],
+  };
+}) as unknown as Parameters<typeof tf.customGrad>[0]);
+
 function dropout(x: tf.Tensor, ctx: DropoutContext | undefined): tf.Tensor {
   if (!ctx || ctx.rate <= 0) return x;
-  return tf.mul(x, dropoutMultiplier(x.shape, ctx.rate, ctx.rng.uint32()));
+  return applyMultiplier(x, dropoutMultiplier(x.shape, ctx.rate, ctx.rng.uint32())) as tf.Tensor;
 }
 
-/** `x * rsqrt(mean(x²) + eps) * w` over the last axis (T5LayerNorm: no mean subtraction, no bias). */
+/**
+ * `x · rsqrt(mean(x²) + eps) · w` over the last axis (T5LayerNorm: no mean subtraction, no bias), with a custom
+ * gradient that keeps only x and the per-row r = rsqrt(mean(x²) + eps) (w is frozen):
+ *   g = dy ⊙ w,  dx = r·g − x·r³·mean(g ⊙ x)
+ */
 function rmsNorm(x: tf.Tensor, weight: tf.Tensor1D, eps: number): tf.Tensor {
-  const variance = tf.mean(tf.square(x), -1, true);
-  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(variance, eps))), weight);
+  const f = tf.customGrad(((xi: tf.Tensor, save: tf.GradSaveFunc) => {
+    const r = tf.rsqrt(tf.add(tf.mean(tf.square(xi), -1, true), eps));
+    save([xi, r]);
+    return {
+      value: tf.mul(tf.mul(xi, r), weight),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sr] = saved as [tf.Tensor, tf.Tensor];
+        const g = tf.mul(dy, weight);
+        const dot = tf.mean(tf.mul(g, sx), -1, true);
+        return [tf.sub(tf.mul(g, sr), tf.mul(sx, tf.mul(tf.pow(sr, 3), dot)))];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(x) as tf.Tensor;
 }
 
 function geluNew(x: tf.Tensor): tf.Tensor {
@@ -219,13 +244,18 @@ export class T5ForConditionalGeneration {
     if (first) bias = tf.add(this.positionBias(first, L, L, true), bias);
     const biases = this.biasesFor(bias, inputsEmbeds.shape[0], L, L);
     let h: tf.Tensor = dropout(inputsEmbeds, drop);
+    // Each block runs in its own tidy scope: under a gradient tape only what the backward pass saved survives it,
+    // so a block's temporaries are freed before the next block starts (peak memory ≈ one block's temporaries).
     for (const block of this.weights.encoder.blocks) {
-      const normed = rmsNorm(h, block.selfAttentionNorm, cfg.layer_norm_epsilon);
-      const a = block.selfAttention;
-      const attn = this.attend(this.splitHeads(linear(normed, a.q)), this.splitHeads(linear(normed, a.k)), this.splitHeads(linear(normed, a.v)), biases, a.o, drop);
-      h = tf.add(h, dropout(attn, drop));
-      const ffIn = rmsNorm(h, block.feedForwardNorm, cfg.layer_norm_epsilon);
-      h = tf.add(h, dropout(this.feedForward(ffIn, block.feedForward, drop), drop));
+      const x = h;
+      h = tf.tidy(() => {
+        const normed = rmsNorm(x, block.selfAttentionNorm, cfg.layer_norm_epsilon);
+        const a = block.selfAttention;
+        const attn = this.attend(this.splitHeads(linear(normed, a.q)), this.splitHeads(linear(normed, a.k)), this.splitHeads(linear(normed, a.v)), biases, a.o, drop);
+        const mid = tf.add(x, dropout(attn, drop));
+        const ffIn = rmsNorm(mid, block.feedForwardNorm, cfg.layer_norm_epsilon);
+        return tf.add(mid, dropout(this.feedForward(ffIn, block.feedForward, drop), drop));
+      });
     }
     return dropout(rmsNorm(h, this.weights.encoder.finalNorm, cfg.layer_norm_epsilon), drop) as tf.Tensor3D;
   }
@@ -251,16 +281,19 @@ export class T5ForConditionalGeneration {
     const crossBiases = this.biasesFor(this.extendedMask(encoderMask), b, t, encoderHidden.shape[1]);
     let h: tf.Tensor = dropout(this.embed(decoderInputIds), drop);
     for (const block of this.weights.decoder.blocks) {
-      const normed = rmsNorm(h, block.selfAttentionNorm, cfg.layer_norm_epsilon);
-      const a = block.selfAttention;
-      const selfOut = this.attend(this.splitHeads(linear(normed, a.q)), this.splitHeads(linear(normed, a.k)), this.splitHeads(linear(normed, a.v)), selfBiases, a.o, drop);
-      h = tf.add(h, dropout(selfOut, drop));
-      const crossIn = rmsNorm(h, block.crossAttentionNorm, cfg.layer_norm_epsilon);
-      const c = block.crossAttention;
-      const crossOut = this.attend(this.splitHeads(linear(crossIn, c.q)), this.splitHeads(linear(encoderHidden, c.k)), this.splitHeads(linear(encoderHidden, c.v)), crossBiases, c.o, drop);
-      h = tf.add(h, dropout(crossOut, drop));
-      const ffIn = rmsNorm(h, block.feedForwardNorm, cfg.layer_norm_epsilon);
-      h = tf.add(h, dropout(this.feedForward(ffIn, block.feedForward, drop), drop));
+      const x = h;
+      h = tf.tidy(() => {
+        const normed = rmsNorm(x, block.selfAttentionNorm, cfg.layer_norm_epsilon);
+        const a = block.selfAttention;
+        const selfOut = this.attend(this.splitHeads(linear(normed, a.q)), this.splitHeads(linear(normed, a.k)), this.splitHeads(linear(normed, a.v)), selfBiases, a.o, drop);
+        const mid = tf.add(x, dropout(selfOut, drop));
+        const crossIn = rmsNorm(mid, block.crossAttentionNorm, cfg.layer_norm_epsilon);
+        const c = block.crossAttention;
+        const crossOut = this.attend(this.splitHeads(linear(crossIn, c.q)), this.splitHeads(linear(encoderHidden, c.k)), this.splitHeads(linear(encoderHidden, c.v)), crossBiases, c.o, drop);
+        const mid2 = tf.add(mid, dropout(crossOut, drop));
+        const ffIn = rmsNorm(mid2, block.feedForwardNorm, cfg.layer_norm_epsilon);
+        return tf.add(mid2, dropout(this.feedForward(ffIn, block.feedForward, drop), drop));
+      });
     }
     const out = dropout(rmsNorm(h, this.weights.decoder.finalNorm, cfg.layer_norm_epsilon), drop);
     return this.lmHead(out);
