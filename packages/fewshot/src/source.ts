@@ -8,7 +8,7 @@ import type { PretrainedT5 } from '@dept/t5';
 import { DecomposedPrompt, type Bank } from '@dept/prompt';
 import { loadDeptDataset } from '@dept/tasks';
 import { adaptBank, averageBanks, chooseBestSource, importSourceBank } from '@dept/transfer';
-import { derivedSeed, devLoss, resolveTrainConfig, type TrainConfig } from '@dept/train';
+import { checkModelLimits, derivedSeed, devLoss, resolveTrainConfig, type TrainConfig } from '@dept/train';
 
 /** Options of {@link resolveSourceBank}. */
 export interface SourceBankOptions {
@@ -33,6 +33,7 @@ export interface SourceBankOptions {
 export async function resolveSourceBank(options: SourceBankOptions): Promise<Bank> {
   const { source, pretrained } = options;
   const config = resolveTrainConfig(options.train);
+  checkModelLimits(config, pretrained.config);
   const target = { num_virtual_tokens: config.num_virtual_tokens, max_length: config.max_length, r: config.r, token_dim: pretrained.config.d_model, lora_alpha: config.lora_alpha };
   const log = options.log ?? (() => undefined);
   if (source.paths.length > 1 && source.mode === 'single') {

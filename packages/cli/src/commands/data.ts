@@ -128,7 +128,7 @@ async function splitAction(opts: CommonOptions & { task: string }): Promise<void
 }
 
 async function kshotAction(opts: CommonOptions & { task: string; k: string; seed: string; sampler: string }): Promise<void> {
-  const k = parseInteger(opts.k, '--k', 0);
+  const k = parseInteger(opts.k, '--k', 1);
   const seed = parseInteger(opts.seed, '--seed', 0);
   if (opts.sampler !== 'dept' && opts.sampler !== 'balanced') throw new DeptError(`--sampler must be dept or balanced, got "${opts.sampler}"`);
   getTask(opts.task);

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { DeptError, initBackend } from '@dept/tensor';
-import { ensureModel, runCell, resolveSourceBank } from '@dept/fewshot';
+import { loadGridModel, runCell, resolveSourceBank } from '@dept/fewshot';
 import { getTask } from '@dept/tasks';
 import { addRecipeFlags, progressReporter, resolveRecipe, type RecipeFlags } from './common.ts';
 
@@ -22,7 +22,11 @@ export function registerTrain(program: Command): void {
     const seed = flags.seed !== undefined || recipePath ? (recipe.seeds[0] as number) : 42;
     const outDir = recipe.out ?? join('runs', recipe.name, task.name);
     await initBackend();
-    const pretrained = ensureModel(recipe.model);
+    // A random model made on first use gets a demo tokenizer built from this task's texts.
+    const { pretrained } = await loadGridModel({
+      model: recipe.model, tasks: [task.name], train: recipe.train, addPrefix: recipe.data.add_prefix,
+      ...(recipe.data.dir ? { dataDir: recipe.data.dir } : {}),
+    });
     try {
       const initialBank = recipe.bank
         ? await resolveSourceBank({ source: recipe.bank, pretrained, task: task.name, train: recipe.train, seed, ...(recipe.data.dir ? { dataDir: recipe.data.dir } : {}), log: (line) => process.stderr.write(`${line}\n`) })

@@ -1,0 +1,119 @@
+/**
+ * `dept fewshot [recipe]`: the k-shot grid of a recipe (every task × k × seed) into `runs/<name>/` (or `--out`),
+ * resuming finished and checkpointed cells, optionally one shard of it; then the report files, the Markdown table on
+ * stdout (`--json`: the results JSON) and the file paths on stderr.
+ */
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { initBackend } from '@dept/tensor';
+import { resolveShard, runGrid, writeReport, type GridEvent, type Shard } from '@dept/fewshot';
+import type { TrainEvent } from '@dept/train';
+import type { Recipe } from '../recipe.ts';
+import { intOption } from '../options.ts';
+import { addRecipeFlags, progressReporter, resolveRecipe, type RecipeFlags } from './common.ts';
+
+/** Flags of `dept fewshot` beyond the recipe flags. */
+export interface FewshotFlags extends RecipeFlags {
+  shard?: string;
+  shards?: string;
+  overwrite?: boolean;
+  json?: boolean;
+}
+
+/**
+ * Adds `--shard`, `--shards`, `--overwrite` and `--json`.
+ *
+ * @example
+ * addGridFlags(addRecipeFlags(program.command('fewshot [recipe]'), { grid: true }));
+ */
+export function addGridFlags(cmd: Command): Command {
+  return cmd
+    .option('--shard <i/n>', 'run only the cells whose grid index is i modulo n (shards count from 0); default: from SLURM_ARRAY_TASK_ID/COUNT or JOB_COMPLETION_INDEX')
+    .option('--shards <n>', 'number of shards when the index comes from the environment (Kubernetes indexed Job: JOB_COMPLETION_INDEX)')
+    .option('--overwrite', 're-run every cell (of this shard) from scratch, replacing finished ones')
+    .option('--json', 'print the results JSON on stdout instead of the Markdown table');
+}
+
+function err(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+function gridDisplay(): (event: GridEvent) => void {
+  let cellReporter: ((event: TrainEvent) => void) | null = null;
+  return (event) => {
+    const name = (c: { task: string; k: number; seed: number }) => `${c.task} k=${c.k} seed=${c.seed}`;
+    switch (event.type) {
+      case 'plan':
+        err(`grid: ${event.cells.length} cells${event.shard ? `; shard ${event.shard.index}/${event.shard.count} runs ${event.selected.length}` : ''}`);
+        break;
+      case 'model':
+        err(`model: ${event.dir}${event.created ? ' (created)' : ''}${event.randomWeights ? ' [random weights]' : ''}`);
+        break;
+      case 'skip':
+        err(`[${event.position}/${event.total}] ${name(event.cell)}: finished, skipped`);
+        break;
+      case 'start':
+        cellReporter = progressReporter(`[${event.position}/${event.total}] ${name(event.cell)}`);
+        break;
+      case 'log':
+        err(`${name(event.cell)}: ${event.line}`);
+        break;
+      case 'train':
+        cellReporter?.(event.event);
+        break;
+      case 'done':
+        cellReporter = null;
+        break;
+    }
+  };
+}
+
+/**
+ * Runs a resolved recipe's grid and writes its report (shared by `dept fewshot` and `dept quickstart`).
+ *
+ * @example
+ * await runFewshot(resolveRecipe('recipes/quickstart.yaml', {}, { grid: true }), { shard: '0/2' });
+ */
+export async function runFewshot(recipe: Recipe, flags: Pick<FewshotFlags, 'shard' | 'shards' | 'overwrite' | 'json'>): Promise<void> {
+  const shard: Shard | null = resolveShard({
+    ...(flags.shard !== undefined ? { shard: flags.shard } : {}),
+    ...(flags.shards !== undefined ? { shards: intOption(flags.shards, '--shards', { min: 1 }) } : {}),
+    env: process.env,
+  });
+  const outDir = recipe.out ?? join('runs', recipe.name);
+  const backend = await initBackend();
+  err(`dept fewshot: ${recipe.name} → ${outDir} (backend ${backend.name})`);
+  const result = await runGrid({
+    name: recipe.name,
+    tasks: recipe.tasks,
+    k: recipe.k,
+    seeds: recipe.seeds,
+    sampler: recipe.sampler,
+    model: recipe.model,
+    ...(recipe.data.dir ? { dataDir: recipe.data.dir } : {}),
+    flavour: recipe.data.flavour,
+    addPrefix: recipe.data.add_prefix,
+    ...(recipe.bank ? { bank: recipe.bank } : {}),
+    train: recipe.train,
+    outDir,
+    recipe: { ...recipe, out: outDir } as Record<string, unknown>,
+  }, { shard, overwrite: Boolean(flags.overwrite), onEvent: gridDisplay() });
+  err(`grid: ${result.ran.length} cells trained, ${result.skipped.length} skipped (already finished)`);
+  const written = await writeReport(outDir);
+  if (flags.json) process.stdout.write(`${JSON.stringify(written.report, null, 2)}\n`);
+  else process.stdout.write(written.table);
+  for (const path of Object.values(written.paths)) err(`wrote ${path}`);
+}
+
+/** `dept fewshot`: the k-shot grid of a recipe, resumable and shardable, with its report. */
+export function registerFewshot(program: Command): void {
+  const cmd = program
+    .command('fewshot [recipe]')
+    .description('run the k-shot grid of a recipe (tasks × k × seeds; flags override the recipe file), skipping finished cells, then write results.json/csv, report.md/svg/png');
+  addRecipeFlags(cmd, { grid: true });
+  addGridFlags(cmd);
+  cmd.action(async (recipePath: string | undefined, flags: FewshotFlags) => {
+    const recipe = resolveRecipe(recipePath, flags, { grid: true });
+    await runFewshot(recipe, flags);
+  });
+}

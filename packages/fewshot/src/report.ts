@@ -1,0 +1,416 @@
+/**
+ * Aggregation and reports of a grid folder: every finished cell (`<task>/k<k>/seed<s>/results.json`) into an
+ * arquero table, mean ± sample standard deviation (n − 1) over seeds per task × k × metric, and the files
+ * `results.json`, `results.csv`, `report.md`, `report.svg` and `report.png` (written atomically).
+ *
+ * Numbers are the cells' test metrics as the trainer wrote them (×100). The headline metric of a task is the one
+ * DePT's tables report (DEPT.md §3.1–3.2): Pearson for STS-B, Matthews correlation for CoLA, F1 for MultiRC
+ * (F1a in the official flavour), ReCoRD and the MRQA tasks, accuracy for everything else (MRPC, QQP and CB included).
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import * as aq from 'arquero';
+import type { ColumnTable } from 'arquero';
+import * as vl from 'vega-lite';
+import * as vega from 'vega';
+import { Resvg } from '@resvg/resvg-js';
+import { DeptError, readJsonFile, writeFileAtomic, writeJsonAtomic } from '@dept/tensor';
+import { metricSpecFor } from '@dept/tasks';
+import type { TrainResults } from '@dept/train';
+import { readGridFile } from './grid.ts';
+
+/** One finished cell, as `results.json` lists it. */
+export interface CellResult {
+  task: string;
+  k: number;
+  seed: number;
+  /** Test metrics (×100). */
+  metrics: Record<string, number>;
+  selected_step: number;
+  wall_seconds: number;
+}
+
+/** Mean ± sample standard deviation over the seeds of one task × k × metric. */
+export interface SummaryRow {
+  task: string;
+  k: number;
+  metric: string;
+  mean: number;
+  /** Sample standard deviation (n − 1); null when n = 1. */
+  std: number | null;
+  n: number;
+}
+
+/** The content of a grid folder's `results.json`. */
+export interface GridReport {
+  name: string | null;
+  cells: CellResult[];
+  summary: SummaryRow[];
+  /** The headline metric of each task (the report's main table). */
+  headline: Record<string, string>;
+  /** The model folder(s) the cells used, comma-separated when several. */
+  model: string;
+  /** The tensor backend(s) the cells ran on, comma-separated when several. */
+  backend: string;
+  /** True when any cell used a model with random weights: then the numbers are not results. */
+  random_weights: boolean;
+  /** How `std` is computed. */
+  std: 'sample standard deviation (n - 1) over seeds';
+  /** Cells listed in `grid.json` (null without one), to show an unfinished grid. */
+  expected_cells: number | null;
+}
+
+/** Paths of the report files. */
+export interface ReportPaths {
+  json: string;
+  csv: string;
+  markdown: string;
+  svg: string;
+  png: string;
+}
+
+/** What {@link writeReport} wrote. */
+export interface WrittenReport {
+  report: GridReport;
+  /** The whole `report.md`. */
+  markdown: string;
+  /** Its main table alone (title line, table, note). */
+  table: string;
+  paths: ReportPaths;
+}
+
+const STD_NOTE = 'sample standard deviation (n - 1) over seeds' as const;
+
+function isDir(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Every finished cell under a grid folder as an arquero table, one row per cell, ordered by task (grid order when
+ * `grid.json` is there, else by name), k and seed. Columns: `task`, `k`, `seed`, `selected_step`,
+ * `selection_metric`, `wall_seconds`, `backend`, `random_weights`, `model`, `metrics` (an object of test metrics).
+ *
+ * @example
+ * const table = collectResults('runs/quickstart');
+ * table.numRows(); // 8
+ * table.objects()[0].metrics; // { f1_multiclass: 31.2, accuracy: 46.7 }
+ */
+export function collectResults(runDir: string): ColumnTable {
+  if (!isDir(runDir)) throw new DeptError(`${runDir}: not a folder (expected a grid folder holding <task>/k<k>/seed<seed>/results.json)`);
+  const grid = readGridFile(runDir);
+  const taskOrder = new Map<string, number>();
+  for (const c of grid?.cells ?? []) if (!taskOrder.has(c.task)) taskOrder.set(c.task, taskOrder.size);
+  const rows: Record<string, unknown>[] = [];
+  for (const task of readdirSync(runDir).sort()) {
+    if (task.startsWith('.') || !isDir(join(runDir, task))) continue;
+    for (const kDir of readdirSync(join(runDir, task))) {
+      const km = /^k(\d+)$/.exec(kDir);
+      if (!km || !isDir(join(runDir, task, kDir))) continue;
+      for (const seedDir of readdirSync(join(runDir, task, kDir))) {
+        const sm = /^seed(\d+)$/.exec(seedDir);
+        const dir = join(runDir, task, kDir, seedDir);
+        if (!sm || !existsSync(join(dir, 'results.json'))) continue;
+        const results = readJsonFile<TrainResults>(join(dir, 'results.json'), 'the results of a cell');
+        if (typeof results !== 'object' || results === null || typeof results.test !== 'object' || results.test === null) {
+          throw new DeptError(`${join(dir, 'results.json')}: no "test" metrics (expected the results.json of a finished run)`);
+        }
+        const resolvedPath = join(dir, 'config.resolved.json');
+        const resolved = existsSync(resolvedPath) ? readJsonFile<Record<string, unknown>>(resolvedPath, 'the resolved config') : {};
+        rows.push({
+          task,
+          k: Number(km[1]),
+          seed: Number(sm[1]),
+          selected_step: results.selected_step,
+          selection_metric: results.selection_metric,
+          wall_seconds: results.wall_seconds,
+          backend: results.backend,
+          random_weights: Boolean(results.random_weights),
+          model: typeof resolved.model === 'string' ? resolved.model : null,
+          flavour: resolved.flavour === 'official' ? 'official' : 'dept',
+          metrics: { ...results.test },
+        });
+      }
+    }
+  }
+  const rank = (task: string) => taskOrder.get(task) ?? Number.MAX_SAFE_INTEGER;
+  rows.sort((a, b) => rank(a.task as string) - rank(b.task as string)
+    || (a.task as string).localeCompare(b.task as string)
+    || (a.k as number) - (b.k as number)
+    || (a.seed as number) - (b.seed as number));
+  if (rows.length === 0) {
+    return aq.table({ task: [], k: [], seed: [], selected_step: [], selection_metric: [], wall_seconds: [], backend: [], random_weights: [], model: [], flavour: [], metrics: [] });
+  }
+  return aq.from(rows);
+}
+
+/**
+ * The headline metric of a task among the metrics its cells have (see the file header).
+ *
+ * @example
+ * headlineMetric('stsb', ['pearson', 'spearmanr']);            // 'pearson'
+ * headlineMetric('superglue-cb', ['f1_multiclass', 'accuracy']); // 'accuracy'
+ */
+export function headlineMetric(task: string, available: readonly string[]): string {
+  let preferred: string[] = ['accuracy'];
+  try {
+    const kind = metricSpecFor(task).kind;
+    if (kind === 'regression') preferred = ['pearson'];
+    else if (kind === 'matthews') preferred = ['matthews_correlation'];
+    else if (kind === 'multirc') preferred = ['f1', 'f1_a'];
+    else if (kind === 'squad' || kind === 'record') preferred = ['f1'];
+  } catch {
+    // a task the registry does not know: accuracy if there, else its first metric
+  }
+  const found = preferred.find((m) => available.includes(m)) ?? (available.includes('accuracy') ? 'accuracy' : available[0]);
+  if (found === undefined) throw new DeptError(`task ${task}: its cells have no test metrics`);
+  return found;
+}
+
+/**
+ * Mean ± sample standard deviation (n − 1) over seeds per task × k × metric (arquero group-by/rollup), in the
+ * cells' order of tasks and k and each task's order of metrics.
+ *
+ * @example
+ * summarizeResults(collectResults('runs/quickstart'))[0];
+ * // { task: 'superglue-cb', k: 4, metric: 'f1_multiclass', mean: 30.5, std: 4.1, n: 2 }
+ */
+export function summarizeResults(cells: ColumnTable): SummaryRow[] {
+  const rows = cells.objects() as { task: string; k: number; seed: number; metrics: Record<string, number> }[];
+  const long = rows.flatMap((r) => Object.entries(r.metrics).map(([metric, value]) => ({ task: r.task, k: r.k, metric, value })));
+  if (long.length === 0) return [];
+  const taskRank = new Map<string, number>();
+  const metricRank = new Map<string, number>();
+  for (const r of long) {
+    if (!taskRank.has(r.task)) taskRank.set(r.task, taskRank.size);
+    if (!metricRank.has(`${r.task}\u0000${r.metric}`)) metricRank.set(`${r.task}\u0000${r.metric}`, metricRank.size);
+  }
+  const grouped = aq.from(long)
+    .groupby('task', 'k', 'metric')
+    .rollup({ mean: aq.op.mean('value'), std: aq.op.stdev('value'), n: aq.op.count() })
+    .objects() as { task: string; k: number; metric: string; mean: number; std: number | undefined | null; n: number }[];
+  return grouped
+    .map((g) => ({ task: g.task, k: g.k, metric: g.metric, mean: g.mean, std: g.n >= 2 && typeof g.std === 'number' && Number.isFinite(g.std) ? g.std : null, n: g.n }))
+    .sort((a, b) => (taskRank.get(a.task) as number) - (taskRank.get(b.task) as number)
+      || a.k - b.k
+      || (metricRank.get(`${a.task}\u0000${a.metric}`) as number) - (metricRank.get(`${b.task}\u0000${b.metric}`) as number));
+}
+
+function distinct(values: readonly unknown[]): string {
+  return [...new Set(values.filter((v) => typeof v === 'string' && v !== ''))].join(', ');
+}
+
+/**
+ * Everything the report files show, from a grid folder.
+ *
+ * @example
+ * const report = buildReport('runs/quickstart');
+ * report.random_weights; // true
+ */
+export function buildReport(runDir: string): GridReport {
+  const table = collectResults(runDir);
+  const rows = table.objects() as (CellResult & { backend: string; random_weights: boolean; model: string | null; flavour: string })[];
+  if (rows.length === 0) {
+    throw new DeptError(`${runDir}: no finished cells to report (expected <task>/k<k>/seed<seed>/results.json under it)`);
+  }
+  const summary = summarizeResults(table);
+  const headline: Record<string, string> = {};
+  for (const task of [...new Set(rows.map((r) => r.task))]) {
+    const available = [...new Set(rows.filter((r) => r.task === task).flatMap((r) => Object.keys(r.metrics)))];
+    const official = rows.some((r) => r.task === task && r.flavour === 'official');
+    headline[task] = official && available.includes('f1_a') && !available.includes('f1') ? 'f1_a' : headlineMetric(task, available);
+  }
+  const grid = readGridFile(runDir);
+  return {
+    name: grid?.name ?? null,
+    cells: rows.map((r) => ({ task: r.task, k: r.k, seed: r.seed, metrics: r.metrics, selected_step: r.selected_step, wall_seconds: r.wall_seconds })),
+    summary,
+    headline,
+    model: distinct(rows.map((r) => r.model)) || (typeof grid?.settings.model === 'string' ? grid.settings.model : ''),
+    backend: distinct(rows.map((r) => r.backend)),
+    random_weights: rows.some((r) => r.random_weights),
+    std: STD_NOTE,
+    expected_cells: grid ? grid.cells.length : null,
+  };
+}
+
+function csvField(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  const s = String(value);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/**
+ * `results.csv`: one row per cell (task, k, seed, the selected step, wall seconds, then every test metric).
+ *
+ * @example
+ * reportCsv(buildReport('runs/quickstart')).split('\n')[0]; // 'task,k,seed,selected_step,wall_seconds,f1_multiclass,accuracy'
+ */
+export function reportCsv(report: GridReport): string {
+  const metrics = [...new Set(report.cells.flatMap((c) => Object.keys(c.metrics)))];
+  const header = ['task', 'k', 'seed', 'selected_step', 'wall_seconds', ...metrics];
+  const lines = [header.join(',')];
+  for (const c of report.cells) {
+    lines.push([c.task, c.k, c.seed, c.selected_step, c.wall_seconds, ...metrics.map((m) => c.metrics[m])].map(csvField).join(','));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * "mean ± std" with `digits` decimals; "mean (n=1)" for a single seed.
+ *
+ * @example
+ * formatMeanStd({ mean: 62.5, std: 3.25, n: 5 }); // '62.5 ± 3.3'
+ */
+export function formatMeanStd(row: Pick<SummaryRow, 'mean' | 'std' | 'n'>, digits = 1): string {
+  return row.std === null ? `${row.mean.toFixed(digits)} (n=${row.n})` : `${row.mean.toFixed(digits)} ± ${row.std.toFixed(digits)}`;
+}
+
+function title(report: GridReport): string {
+  return `Few-shot results${report.name ? `: ${report.name}` : ''}${report.random_weights ? ' — RANDOM WEIGHTS — not a result' : ''}`;
+}
+
+/**
+ * `report.md`: the main table (rows tasks, columns k, "mean ± std" of each task's headline metric, like the paper's
+ * few-shot table) and every metric in detail.
+ *
+ * @example
+ * const { markdown, table } = reportMarkdown(buildReport('runs/quickstart'));
+ */
+export function reportMarkdown(report: GridReport): { markdown: string; table: string } {
+  const ks = [...new Set(report.summary.map((s) => s.k))].sort((a, b) => a - b);
+  const tasks = Object.keys(report.headline);
+  const find = (task: string, k: number, metric: string) => report.summary.find((s) => s.task === task && s.k === k && s.metric === metric);
+  const seeds = [...new Set(report.cells.map((c) => c.seed))].sort((a, b) => a - b);
+  const main: string[] = [];
+  main.push(`# ${title(report)}`, '');
+  if (report.random_weights) {
+    main.push('> **RANDOM WEIGHTS — not a result.** At least one cell ran on a model with random weights: these numbers only show that the pipeline runs.', '');
+  }
+  main.push(`Test metric (×100) of each task's headline metric: mean ± ${STD_NOTE} (n seeds: ${seeds.join(', ')}; a single seed shows "(n=1)").`, '');
+  main.push(`| task (metric) | ${ks.map((k) => `k=${k}`).join(' | ')} |`);
+  main.push(`|---|${ks.map(() => '---:').join('|')}|`);
+  for (const task of tasks) {
+    const metric = report.headline[task] as string;
+    main.push(`| ${task} (${metric}) | ${ks.map((k) => {
+      const row = find(task, k, metric);
+      return row ? formatMeanStd(row, 1) : '–';
+    }).join(' | ')} |`);
+  }
+  const table = `${main.join('\n')}\n`;
+  const detail: string[] = ['', '## All metrics', '', `mean and std (${STD_NOTE}) of every test metric, n = seeds with a finished run.`, ''];
+  detail.push('| task | k | metric | mean | std | n |', '|---|---:|---|---:|---:|---:|');
+  for (const s of report.summary) detail.push(`| ${s.task} | ${s.k} | ${s.metric} | ${s.mean.toFixed(2)} | ${s.std === null ? '–' : s.std.toFixed(2)} | ${s.n} |`);
+  detail.push('', '## Run', '');
+  const finished = report.cells.length;
+  detail.push(`- cells: ${finished} finished${report.expected_cells !== null ? ` of ${report.expected_cells} in grid.json${finished < report.expected_cells ? ' (incomplete: the summary covers the finished cells only)' : ''}` : ''}`);
+  detail.push(`- model: ${report.model || 'unknown'}${report.random_weights ? ' (random weights)' : ''}`);
+  detail.push(`- backend: ${report.backend || 'unknown'}`);
+  detail.push(`- total training wall time: ${report.cells.reduce((a, c) => a + (Number(c.wall_seconds) || 0), 0).toFixed(1)} s`);
+  return { markdown: `${table}${detail.join('\n')}\n`, table };
+}
+
+/**
+ * The chart as a Vega-Lite spec: each task's headline metric against k (one panel per task), the mean over seeds
+ * with ± std error bars and the mean written above each point.
+ *
+ * @example
+ * const spec = reportChartSpec(buildReport('runs/quickstart'));
+ */
+export function reportChartSpec(report: GridReport): vl.TopLevelSpec {
+  const values = Object.entries(report.headline).flatMap(([task, metric]) => report.summary
+    .filter((s) => s.task === task && s.metric === metric)
+    .map((s) => ({
+      panel: `${task} (${metric})`, k: s.k, mean: s.mean,
+      lo: s.mean - (s.std ?? 0), hi: s.mean + (s.std ?? 0),
+      label: s.mean.toFixed(1), n: s.n,
+    })));
+  const x = { field: 'k', type: 'ordinal' as const, title: 'k (shots)', axis: { labelAngle: 0 } };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: {
+      text: title(report),
+      subtitle: `test headline metric (×100) vs k; mean ± ${STD_NOTE}`,
+    },
+    config: { font: 'DejaVu Sans', view: { stroke: '#ccc' } },
+    background: 'white',
+    data: { values },
+    facet: { field: 'panel', type: 'nominal', title: null, sort: Object.entries(report.headline).map(([t, m]) => `${t} (${m})`) },
+    columns: 3,
+    spec: {
+      width: 200,
+      height: 160,
+      layer: [
+        {
+          mark: { type: 'rule', color: '#4c78a8' },
+          encoding: { x, y: { field: 'lo', type: 'quantitative', title: 'test metric (×100)', scale: { zero: true, padding: 16 } }, y2: { field: 'hi' } },
+        },
+        {
+          mark: { type: 'line', point: { filled: true, size: 50 }, color: '#4c78a8' },
+          encoding: {
+            x,
+            y: { field: 'mean', type: 'quantitative' },
+            tooltip: [{ field: 'k' }, { field: 'mean', format: '.2f' }, { field: 'n' }],
+          },
+        },
+        {
+          mark: { type: 'text', dy: -10, dx: 14, fontSize: 10, color: '#333' },
+          encoding: { x, y: { field: 'mean', type: 'quantitative' }, text: { field: 'label' } },
+        },
+      ],
+    },
+    resolve: { scale: { y: 'independent' } },
+  } as vl.TopLevelSpec;
+}
+
+/**
+ * The chart as SVG (Vega-Lite → Vega view with renderer "none" → `toSVG`) and PNG (resvg, DejaVu Sans).
+ *
+ * @example
+ * const { svg, png } = await renderChart(reportChartSpec(report));
+ */
+export async function renderChart(spec: vl.TopLevelSpec): Promise<{ svg: string; png: Uint8Array }> {
+  const compiled = vl.compile(spec).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
+  try {
+    const svg = await view.toSVG();
+    const png = new Resvg(svg, {
+      font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans' },
+      fitTo: { mode: 'zoom', value: 2 },
+      background: 'white',
+    }).render().asPng();
+    return { svg, png: new Uint8Array(png.buffer, png.byteOffset, png.byteLength) };
+  } finally {
+    view.finalize();
+  }
+}
+
+/**
+ * Writes `results.json`, `results.csv`, `report.md`, `report.svg` and `report.png` into the grid folder
+ * (atomically) from its finished cells.
+ *
+ * @example
+ * const { table, paths } = await writeReport('runs/quickstart');
+ * process.stdout.write(table);
+ */
+export async function writeReport(runDir: string): Promise<WrittenReport> {
+  const report = buildReport(runDir);
+  const { markdown, table } = reportMarkdown(report);
+  const { svg, png } = await renderChart(reportChartSpec(report));
+  const paths: ReportPaths = {
+    json: join(runDir, 'results.json'),
+    csv: join(runDir, 'results.csv'),
+    markdown: join(runDir, 'report.md'),
+    svg: join(runDir, 'report.svg'),
+    png: join(runDir, 'report.png'),
+  };
+  writeJsonAtomic(paths.json, report);
+  writeFileAtomic(paths.csv, reportCsv(report));
+  writeFileAtomic(paths.markdown, markdown);
+  writeFileAtomic(paths.svg, svg);
+  writeFileAtomic(paths.png, png);
+  return { report, markdown, table, paths };
+}
