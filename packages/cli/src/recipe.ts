@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { parse as parseYaml } from 'yaml';
+import { parseDocument } from 'yaml';
 import { DeptError } from '@dept/tensor';
 import { DEFAULT_TRAIN_CONFIG } from '@dept/train';
 
@@ -27,6 +27,7 @@ export const TrainSchema = z.strictObject({
   warmup_steps: nonNegativeInt.default(DEFAULT_TRAIN_CONFIG.warmup_steps),
   max_steps: positiveInt.default(DEFAULT_TRAIN_CONFIG.max_steps),
   batch_size: positiveInt.default(DEFAULT_TRAIN_CONFIG.batch_size),
+  micro_batch_size: nonNegativeInt.describe('gradient accumulation chunks; 0 = whole batch').default(DEFAULT_TRAIN_CONFIG.micro_batch_size),
   eval_batch_size: positiveInt.default(DEFAULT_TRAIN_CONFIG.eval_batch_size),
   max_grad_norm: positive.default(DEFAULT_TRAIN_CONFIG.max_grad_norm),
   eval_steps: positiveInt.default(DEFAULT_TRAIN_CONFIG.eval_steps),
@@ -131,13 +132,25 @@ export function validateRecipe(raw: unknown, where: string): Recipe {
   return result.data;
 }
 
+/**
+ * Parses YAML holding plain values only: a syntax error, or a warning such as an unresolved tag
+ * (`!!js/function`, `!!python/object`), is thrown instead of printed, so a recipe can never smuggle in anything
+ * but data; alias bombs are refused by the parser's alias limit.
+ */
+function plainYaml(text: string): unknown {
+  const doc = parseDocument(text, { prettyErrors: true });
+  const problem = doc.errors[0] ?? doc.warnings[0];
+  if (problem) throw new Error(problem.message.split('\n')[0]);
+  return doc.toJS({ maxAliasCount: 100 });
+}
+
 /** Reads a YAML or JSON recipe file (not yet validated: overrides come first). */
 export function readRecipeFile(path: string): Record<string, unknown> {
   if (!existsSync(path)) throw new DeptError(`${path}: recipe file not found`);
   const text = readFileSync(path, 'utf8');
   let raw: unknown;
   try {
-    raw = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+    raw = path.endsWith('.json') ? JSON.parse(text) : plainYaml(text);
   } catch (error) {
     throw new DeptError(`${path}: not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error instanceof Error ? error.message : String(error)).split('\n')[0]}`);
   }
@@ -176,7 +189,7 @@ export function applySets(target: Record<string, unknown>, sets: readonly string
     const text = s.slice(eq + 1);
     let value: unknown;
     try {
-      value = parseYaml(text);
+      value = plainYaml(text);
     } catch {
       value = text;
     }

@@ -3,7 +3,7 @@
  * Every expected tensor is checked for presence and shape; the message names the file, the tensor and the shape
  * that `config.json` implies. Aliases (`encoder.embed_tokens.weight`, `decoder.embed_tokens.weight`) are ignored.
  */
-import { tf, DeptError, type HostTensor, type LinearWeight, linearWeight, disposeLinearWeight, Rng } from '@dept/tensor';
+import { tf, DeptError, allFinite, type HostTensor, type LinearWeight, linearWeight, disposeLinearWeight, Rng } from '@dept/tensor';
 import type { T5Config } from './config.ts';
 
 export interface AttentionWeights {
@@ -101,6 +101,10 @@ export function validateCheckpoint(config: T5Config, tensors: ReadonlyMap<string
     if (t.shape.length !== shape.length || t.shape.some((v, i) => v !== shape[i])) {
       throw new DeptError(`${where}: tensor "${name}" has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}] from config.json`);
     }
+    if (!allFinite(t.data)) {
+      const at = t.data.findIndex((v) => !Number.isFinite(v));
+      throw new DeptError(`${where}: tensor "${name}" holds a non-finite value (${t.data[at]} at flat index ${at}); expected finite weights (a corrupt download?)`);
+    }
   }
   const unknown: string[] = [];
   for (const name of tensors.keys()) {
@@ -159,7 +163,7 @@ export function buildT5Weights(config: T5Config, tensors: ReadonlyMap<string, Ho
     shared,
     encoder: { blocks: encoderBlocks, finalNorm: t1('encoder.final_layer_norm.weight') },
     decoder: { blocks: decoderBlocks, finalNorm: t1('decoder.final_layer_norm.weight') },
-    lmHead: config.tie_word_embeddings ? linearWeight(shared) : lin('lm_head.weight'),
+    lmHead: config.tie_word_embeddings ? linearWeight(shared, { keepOriginal: true }) : lin('lm_head.weight'),
   };
 }
 

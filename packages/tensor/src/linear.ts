@@ -6,36 +6,40 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-/** A frozen linear weight in both layouts, with its product function. */
+/** A frozen linear weight, stored pre-transposed, with its product function. */
 export interface LinearWeight {
   /** `[in, out]`: used by the forward product `x @ wT`. */
   wT: tf.Tensor2D;
-  /** `[out, in]`: used by the input gradient `dy @ w`. */
-  w: tf.Tensor2D;
+  /** `[out, in]`: the original layout, kept only when asked (e.g. a tied embedding that is needed anyway). */
+  w: tf.Tensor2D | null;
   /** `x2 [n, in] → [n, out]` with the custom gradient. */
   apply: (x2: tf.Tensor2D) => tf.Tensor2D;
 }
 
 /**
- * Makes a {@link LinearWeight} from a PyTorch-layout weight `[out, in]` (the tensor is kept, not copied; a
- * transposed copy is made once).
+ * Makes a {@link LinearWeight} from a PyTorch-layout weight `[out, in]`. The transposed copy `[in, out]` is made
+ * once; the original is freed unless `keepOriginal` (memory: one copy per weight). The backward product
+ * `dy @ W` transposes `wT` back on the fly (a fast C++ kernel, one weight at a time), so both directions stay on
+ * the untransposed 2-D matMul path without holding two copies of every weight.
  *
  * @example
  * const q = linearWeight(tf.tensor2d(values, [heads * d_kv, d_model]));
  */
-export function linearWeight(w: tf.Tensor2D): LinearWeight {
+export function linearWeight(w: tf.Tensor2D, options: { keepOriginal?: boolean } = {}): LinearWeight {
   const wT = tf.keep(tf.transpose(w)) as tf.Tensor2D;
+  const original = options.keepOriginal ? w : null;
+  if (!options.keepOriginal) w.dispose();
   // The weight is frozen and closed over, so the only input (and the only gradient) is x.
   const apply = tf.customGrad(((x: tf.Tensor) => ({
     value: tf.matMul(x as tf.Tensor2D, wT),
-    gradFunc: (dy: tf.Tensor) => [tf.matMul(dy as tf.Tensor2D, w)],
+    gradFunc: (dy: tf.Tensor) => [tf.matMul(dy as tf.Tensor2D, original ?? (tf.transpose(wT) as tf.Tensor2D))],
   })) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x2: tf.Tensor2D) => tf.Tensor2D;
-  return { w, wT, apply };
+  return { w: original, wT, apply };
 }
 
-/** Frees both layouts of a weight. */
+/** Frees a weight (both layouts when the original was kept). */
 export function disposeLinearWeight(weight: LinearWeight): void {
-  weight.w.dispose();
+  weight.w?.dispose();
   weight.wT.dispose();
 }
 

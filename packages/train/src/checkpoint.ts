@@ -4,7 +4,7 @@
  * sibling folder and renamed into place, so a kill at any moment leaves either the old or the new checkpoint,
  * never a mix; `checkpoint.old` covers the instant between the two renames.
  */
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeptError, fsyncDir, readCheckpoint, readJsonFile, writeJsonAtomic, writeSafetensors, type HostTensor } from '@dept/tensor';
 import { readBank, writeBank, type Bank } from '@dept/prompt';
@@ -65,11 +65,38 @@ export function saveCheckpoint(runDir: string, checkpoint: LoadedCheckpoint): vo
   writeJsonAtomic(join(tmp, 'state.json'), checkpoint.state);
   fsyncDir(tmp);
   const old = `${final}.old`;
-  rmSync(old, { recursive: true, force: true });
-  if (existsSync(final)) renameSync(final, old);
+  // After a kill between the two renames, `checkpoint.old` is the only checkpoint: keep it until the new one is in place.
+  if (existsSync(final)) {
+    discard(old, `${tmp}-old`);
+    renameSync(final, old);
+  }
   renameSync(tmp, final);
   fsyncDir(runDir);
-  rmSync(old, { recursive: true, force: true });
+  discard(old, tmp);
+}
+
+/** Removes a folder without ever leaving it half-deleted under its own name: renamed to `trash` first. */
+function discard(dir: string, trash: string): void {
+  if (!existsSync(dir)) return;
+  rmSync(trash, { recursive: true, force: true });
+  renameSync(dir, trash);
+  rmSync(trash, { recursive: true, force: true });
+}
+
+/**
+ * Removes what killed writers left in a run folder: `checkpoint.tmp-<pid>[-old]` folders and the hidden temporary
+ * siblings of atomic writes (`.<name>.tmp-<pid>-<hex>`, `.<name>.old-<pid>-<hex>`). Call it only while holding
+ * the run's lock (no other process is writing the folder then). Returns the names removed.
+ *
+ * @example
+ * removeStaleTemporaries('runs/rte'); // ['checkpoint.tmp-4242', '.results.json.tmp-4242-9f3a01bc']
+ */
+export function removeStaleTemporaries(runDir: string): string[] {
+  if (!existsSync(runDir)) return [];
+  // (`..lock.*` temporaries belong to processes asking for the lock right now: left alone.)
+  const stale = readdirSync(runDir).filter((n) => /^checkpoint\.tmp-\d+(-old)?$/.test(n) || (/^\..+\.(tmp|old)-\d+-[0-9a-f]{8}$/.test(n) && !n.startsWith('..lock.')));
+  for (const name of stale) rmSync(join(runDir, name), { recursive: true, force: true });
+  return stale;
 }
 
 /** Reads the run's checkpoint, or null when there is none. */

@@ -25,6 +25,8 @@ export interface TrainConfig {
   warmup_steps: number;
   max_steps: number;
   batch_size: number;
+  /** Split each batch into micro-batches of this size (gradient accumulation) to bound memory; 0 = whole batch. */
+  micro_batch_size: number;
   eval_batch_size: number;
   max_grad_norm: number;
   eval_steps: number;
@@ -54,6 +56,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   warmup_steps: 500,
   max_steps: 30000,
   batch_size: 32,
+  micro_batch_size: 0,
   eval_batch_size: 32,
   max_grad_norm: 1.0,
   eval_steps: 1000,
@@ -92,6 +95,7 @@ export function resolveTrainConfig(partial: Partial<TrainConfig>, where = 'train
   int('warmup_steps', 0);
   int('max_steps', 1);
   int('batch_size', 1);
+  int('micro_batch_size', 0);
   int('eval_batch_size', 1);
   int('eval_steps', 1);
   int('save_steps', 1);
@@ -113,4 +117,50 @@ export function resolveTrainConfig(partial: Partial<TrainConfig>, where = 'train
   }
   if (typeof c.dropout !== 'boolean') throw new DeptError(`${where}: "dropout" is ${JSON.stringify(c.dropout)}, expected true or false`);
   return c;
+}
+
+/** The most values one trainable tensor (P, A or B) may hold: 2^28 float32 values = 1 GiB. */
+export const MAX_TENSOR_VALUES = 2 ** 28;
+/** The most bytes one example's attention scores (heads × (m + s)² float32) may take: 256 MiB. */
+export const MAX_ATTENTION_BYTES = 2 ** 28;
+
+/**
+ * The longest encoder input (m + s) a model with `num_heads` heads is allowed: T5's relative attention has no hard
+ * position limit, so the limit is memory, one example's attention scores `[num_heads, m + s, m + s]` in float32
+ * staying under 256 MiB (2364 positions for 12 heads, 2048 for 16).
+ *
+ * @example
+ * maxInputPositions(12); // 2364
+ */
+export function maxInputPositions(numHeads: number): number {
+  return Math.floor(Math.sqrt(MAX_ATTENTION_BYTES / (4 * Math.max(1, numHeads))));
+}
+
+/**
+ * Checks that the prompt sizes fit the model before anything is allocated: m + s within
+ * {@link maxInputPositions}, and P `[m, d]`, A `[s, r]`, B `[r, d]` each under 2^28 values. Errors name the
+ * recipe fields (`train.num_virtual_tokens`, `train.max_length`, `train.r`) and the allowed range.
+ *
+ * @example
+ * checkModelLimits(resolveTrainConfig({}), { d_model: 768, num_heads: 12 }); // fine: m + s = 316 ≤ 2364
+ */
+export function checkModelLimits(config: Pick<TrainConfig, 'num_virtual_tokens' | 'max_length' | 'r'>, model: { d_model: number; num_heads: number }): void {
+  const { num_virtual_tokens: m, max_length: s, r } = config;
+  const d = model.d_model;
+  const limit = maxInputPositions(model.num_heads);
+  if (m + s > limit) {
+    throw new DeptError(
+      `train.num_virtual_tokens + train.max_length (m + s) is ${m} + ${s} = ${m + s}, over this model's limit of ${limit} positions ` +
+        `(${model.num_heads} heads: one example's attention scores must stay under 256 MiB); lower --m or --max-length`,
+    );
+  }
+  for (const [field, rows, cols, what] of [
+    ['train.num_virtual_tokens', m, d, `P [m, d_model] = [${m}, ${d}]`],
+    ['train.r', s, r, `A [s, r] = [${s}, ${r}]`],
+    ['train.r', r, d, `B [r, d_model] = [${r}, ${d}]`],
+  ] as const) {
+    if (rows * cols > MAX_TENSOR_VALUES) {
+      throw new DeptError(`${field} is too large: ${what} would hold ${rows * cols} values, more than ${MAX_TENSOR_VALUES} (1 GiB); expected ${field === 'train.r' ? `r ≤ ${Math.floor(MAX_TENSOR_VALUES / Math.max(s, d))}` : `m ≤ ${Math.floor(MAX_TENSOR_VALUES / d)}`}`);
+    }
+  }
 }

@@ -6,11 +6,11 @@
  * 3. The loop: `trainPrompt` (eval + best-on-dev selection, test evaluation, run folder, exact resume).
  * 4. Predictions: greedy generation or label scoring.
  */
-export { type TrainConfig, DEFAULT_TRAIN_CONFIG, resolveTrainConfig } from './config.ts';
+export { type TrainConfig, DEFAULT_TRAIN_CONFIG, resolveTrainConfig, checkModelLimits, maxInputPositions } from './config.ts';
 export { adamwUpdate, clipGradNorm, HF_ADAMW_DEFAULTS, type AdamWOptions, type AdamWSlot } from './adamw.ts';
 export { linearWarmupDecay } from './schedule.ts';
 export { batchIndices, weightedBatchIndices, cumulativeWeights, derivedSeed } from './batches.ts';
 export { trainPrompt, TrainingStopped, type TrainOptions, type TrainResults, type TrainEvent, type Evaluation } from './trainer.ts';
 export { predict, devLoss, type TextExample, type PredictionMode, type PredictOptions } from './evaluate.ts';
-export { loadCheckpoint, saveCheckpoint, checkpointPath, type CheckpointState, type LoadedCheckpoint } from './checkpoint.ts';
+export { loadCheckpoint, saveCheckpoint, checkpointPath, removeStaleTemporaries, type CheckpointState, type LoadedCheckpoint } from './checkpoint.ts';
 export { acquireRunLock } from './runlock.ts';

@@ -13,8 +13,8 @@ import type { T5ForConditionalGeneration, T5Tokenizer } from '@dept/t5';
 import { DecomposedPrompt, initPromptValues, makeBankConfig, type Bank, type DecomposedPromptShape } from '@dept/prompt';
 import { adamwUpdate, clipGradNorm, HF_ADAMW_DEFAULTS } from './adamw.ts';
 import { batchIndices, cumulativeWeights, derivedSeed, weightedBatchIndices } from './batches.ts';
-import { checkpointPath, loadCheckpoint, saveCheckpoint, type CheckpointState } from './checkpoint.ts';
-import { resolveTrainConfig, type TrainConfig } from './config.ts';
+import { checkpointPath, loadCheckpoint, removeStaleTemporaries, saveCheckpoint, type CheckpointState } from './checkpoint.ts';
+import { checkModelLimits, resolveTrainConfig, type TrainConfig } from './config.ts';
 import { predict, type TextExample } from './evaluate.ts';
 import { linearWarmupDecay } from './schedule.ts';
 import { acquireRunLock } from './runlock.ts';
@@ -187,6 +187,7 @@ export async function trainPrompt(options: TrainOptions): Promise<TrainResults> 
     throw new DeptError(`${outDir}: predict "score" needs the task's label strings`);
   }
   const d = model.config.d_model;
+  checkModelLimits(config, model.config);
   await initBackend();
   mkdirSync(outDir, { recursive: true });
   const release = acquireRunLock(outDir);
@@ -207,6 +208,8 @@ async function trainLocked(
   const resolvedPath = join(outDir, 'config.resolved.json');
   const resolved = sortKeysDeep({ ...(options.describe ?? {}), train: config }) as Record<string, unknown>;
 
+  // Under the lock nobody else writes here: half-written temporaries are from killed processes.
+  removeStaleTemporaries(outDir);
   // What is already in the folder decides between a fresh start, a resume and a refusal.
   const existing = checkpointPath(outDir);
   if (existsSync(resultsPath) || existing) {
@@ -332,20 +335,37 @@ async function trainLocked(
         ? { indices: weightedBatchIndices({ cumulative, batchSize: config.batch_size, seed: config.seed, step: state.step }), epoch: epochOf(state.step) }
         : batchIndices({ n: train.length, batchSize: config.batch_size, seed: config.seed, step: state.step });
       const rng = new Rng(derivedSeed(config.seed, 'dropout', state.step));
-      const { loss, grads } = tf.tidy(() => {
-        const ids = tf.tensor2d(indices.map((i) => encoded.inputIds[i] as number[]), undefined, 'int32');
-        const mask = tf.tensor2d(indices.map((i) => encoded.attentionMask[i] as number[]), undefined, 'float32');
-        const labels = tf.tensor2d(indices.map((i) => encoded.labels[i] as number[]), undefined, 'int32');
-        const embeds = model.embed(ids);
-        const { value, grads: g } = tf.variableGrads(() => {
-          const inputs = prompt.encoderInputs(embeds, mask);
-          return model.forward({ ...inputs, labels, ...(dropoutRate > 0 ? { dropout: { rate: dropoutRate, rng } } : {}) }).loss;
-        }, variables);
-        return { loss: value, grads: variables.map((v) => g[v.name] as tf.Tensor) };
-      });
-      const lossValue = (await loss.data())[0] as number;
-      const gradValues = await Promise.all(grads.map(async (g) => new Float32Array(await g.data())));
-      tf.dispose([loss, ...grads]);
+      // Micro-batches (gradient accumulation) bound memory: each chunk's mean loss is weighted by its share of
+      // the batch's target tokens, so loss and gradients equal the whole batch's up to summation order.
+      const chunk = config.micro_batch_size > 0 ? config.micro_batch_size : indices.length;
+      const tokens = (rows: number[]) => rows.reduce((a, i) => a + (encoded.labels[i] as number[]).filter((v) => v !== -100).length, 0);
+      const totalTokens = Math.max(1, tokens(indices));
+      let lossValue = 0;
+      const gradValues = variables.map((v) => new Float32Array(v.size));
+      for (let start = 0; start < indices.length; start += chunk) {
+        const rows = indices.slice(start, start + chunk);
+        const weight = tokens(rows) / totalTokens;
+        if (weight === 0) continue;
+        const { loss, grads } = tf.tidy(() => {
+          const ids = tf.tensor2d(rows.map((i) => encoded.inputIds[i] as number[]), undefined, 'int32');
+          const mask = tf.tensor2d(rows.map((i) => encoded.attentionMask[i] as number[]), undefined, 'float32');
+          const labels = tf.tensor2d(rows.map((i) => encoded.labels[i] as number[]), undefined, 'int32');
+          const embeds = model.embed(ids);
+          const { value, grads: g } = tf.variableGrads(() => {
+            const inputs = prompt.encoderInputs(embeds, mask);
+            return model.forward({ ...inputs, labels, ...(dropoutRate > 0 ? { dropout: { rate: dropoutRate, rng } } : {}) }).loss;
+          }, variables);
+          return { loss: value, grads: variables.map((v) => g[v.name] as tf.Tensor) };
+        });
+        lossValue += ((await loss.data())[0] as number) * weight;
+        const parts = await Promise.all(grads.map(async (g) => g.data() as Promise<Float32Array>));
+        tf.dispose([loss, ...grads]);
+        parts.forEach((part, i) => {
+          const acc = gradValues[i] as Float32Array;
+          if (weight === 1) acc.set(part);
+          else for (let j = 0; j < acc.length; j++) acc[j] = (acc[j] as number) + (part[j] as number) * weight;
+        });
+      }
       const finite = Number.isFinite(lossValue) && gradValues.every((g) => g.every(Number.isFinite));
       if (!finite) {
         const ck = checkpointPath(outDir) ? ` the last good checkpoint is kept in ${join(outDir, 'checkpoint')}` : ' no checkpoint had been written yet';

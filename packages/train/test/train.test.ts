@@ -127,6 +127,21 @@ describe('trainPrompt', () => {
     expect(lb).toBe(la);
   });
 
+  it('gives the same training with micro-batches (gradient accumulation) as with whole batches', async () => {
+    const cfg = { max_steps: 4, eval_steps: 4, save_steps: 4, dropout: false, predict: 'score' as const };
+    await run('whole', cfg);
+    await run('micro', { ...cfg, micro_batch_size: 3 });
+    const a = readBank(join(work, 'whole', 'bank'));
+    const b = readBank(join(work, 'micro', 'bank'));
+    let maxDiff = 0;
+    a.prompt_embeddings.data.forEach((v, i) => { maxDiff = Math.max(maxDiff, Math.abs(v - b.prompt_embeddings.data[i]!)); });
+    a.lora_embedding_B!.data.forEach((v, i) => { maxDiff = Math.max(maxDiff, Math.abs(v - b.lora_embedding_B!.data[i]!)); });
+    // Same data, same updates; only the order of float32 summation differs.
+    expect(maxDiff).toBeLessThan(1e-4);
+    const lossOf = (name: string) => JSON.parse(readFileSync(join(work, name, 'metrics.jsonl'), 'utf8').trim().split('\n')[0]!).loss as number;
+    expect(Math.abs(lossOf('whole') - lossOf('micro'))).toBeLessThan(1e-4);
+  });
+
   it('refuses to write into a finished run unless told to overwrite', async () => {
     await expect(run('straight', {})).rejects.toThrow(/already holds a finished run \(results\.json\); use --overwrite/);
     const again = await run('straight', { max_steps: 2, eval_steps: 2 }, { overwrite: true });

@@ -1,0 +1,248 @@
+/**
+ * `npm run bench [-- --json] [-- --quick]`: DePT's savings against vanilla prompt tuning, measured, and how close
+ * the training step runs to the backend's own matMul rate. Random weights (numbers are timings, not results).
+ *
+ * For each model shape (t5-small, batch 8; t5-base, batch 2; s = 256):
+ * - one training step (forward + backward to P, A, B + the AdamW update on the host) for vanilla prompt tuning
+ *   (100 tokens) and DePT (m 60, r 30; m 40, r 45): median wall time of several steps, and the step's peak tensor
+ *   memory above the frozen weights (tfjs's own accounting, `tf.profile().peakBytes` minus the bytes held before);
+ * - the DePT / PT ratios of time and memory, beside the ratio predicted by counting FLOPs;
+ * - the step's effective GFLOP/s (analytic FLOPs / time) and the backend's best 2-D matMul rate on
+ *   [1024, 512] × [512, 2048], measured in the same process;
+ * - evaluation throughput (examples/s): greedy generation of 20 tokens with and without the key/value cache, and
+ *   label scoring;
+ * - step time against s (128, 256, 512).
+ * Everything runs in one process so ratios are fair. Human output goes to stderr, `--json` puts the figures on stdout.
+ */
+import { Rng, initBackend, tf, type HostTensor } from '@dept/tensor';
+import { T5ForConditionalGeneration, buildT5Weights, expectedTensorShapes, presetConfig, type T5Config } from '@dept/t5';
+import { DecomposedPrompt, kaimingUniformA } from '@dept/prompt';
+import { adamwUpdate, clipGradNorm, HF_ADAMW_DEFAULTS } from '@dept/train';
+
+const args = new Set(process.argv.slice(2));
+const JSON_OUT = args.has('--json');
+const QUICK = args.has('--quick');
+const REPS = QUICK ? 2 : 3;
+const microArg = process.argv.find((a) => a.startsWith('--micro='));
+/** Rows per micro-batch (the wasm heap is at most 4 GiB); `--micro=N` overrides. */
+let MICRO = microArg ? Number(microArg.slice('--micro='.length)) : 0;
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/** Random frozen weights, filled fast (xorshift; the values do not matter for timing). */
+function benchTensors(config: T5Config, seed: number): Map<string, HostTensor> {
+  const out = new Map<string, HostTensor>();
+  let s = seed >>> 0 || 1;
+  for (const [name, shape] of expectedTensorShapes(config)) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(n);
+    const scale = name.endsWith('layer_norm.weight') ? 0 : name === 'shared.weight' || name === 'lm_head.weight' ? 1 : 0.05;
+    for (let i = 0; i < n; i++) {
+      s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+      data[i] = scale === 0 ? 1 : ((s / 4294967296) * 2 - 1) * scale;
+    }
+    out.set(name, { data, shape });
+  }
+  return out;
+}
+
+/**
+ * Analytic FLOPs of one training step (multiply-add = 2 FLOPs). Only input gradients flow (the model is frozen):
+ * each linear layer's backward costs its forward once more; each attention product's backward costs two more.
+ */
+export function stepFlops(config: T5Config, b: number, encLen: number, tgtLen: number): number {
+  const d = config.d_model;
+  const inner = config.num_heads * config.d_kv;
+  const ffMats = config.is_gated_act ? 3 : 2;
+  const linearTok = 2 * (4 * d * inner + ffMats * d * config.d_ff);
+  const encLinear = b * encLen * config.num_layers * linearTok;
+  const encAttn = b * config.num_layers * 2 * (2 * encLen * encLen * inner);
+  const decLinearTok = 2 * (4 * d * inner + 2 * d * inner + ffMats * d * config.d_ff);
+  const decLinear = b * config.num_decoder_layers * (tgtLen * decLinearTok + encLen * 2 * 2 * d * inner);
+  const decAttn = b * config.num_decoder_layers * 2 * (2 * tgtLen * tgtLen * inner + 2 * tgtLen * encLen * inner);
+  const head = b * tgtLen * 2 * d * config.vocab_size;
+  const linear = encLinear + decLinear + head;
+  const attention = encAttn + decAttn;
+  return linear * 2 + attention * 3;
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+function matmulRate(): number {
+  const a = tf.randomUniform([1024, 512]) as tf.Tensor2D;
+  const w = tf.randomUniform([512, 2048]) as tf.Tensor2D;
+  let best = 0;
+  for (let i = 0; i < 6; i++) {
+    const t0 = performance.now();
+    const c = tf.matMul(a, w);
+    c.dataSync();
+    const s = (performance.now() - t0) / 1000;
+    c.dispose();
+    if (i > 0) best = Math.max(best, (2 * 1024 * 512 * 2048) / s / 1e9);
+  }
+  tf.dispose([a, w]);
+  return best;
+}
+
+interface StepResult { step_s: number; peak_mb: number; flops: number; gflops: number }
+
+/** One full training step of a prompt: loss, gradients, clipping and AdamW on the host. */
+async function trainingStep(model: T5ForConditionalGeneration, prompt: DecomposedPrompt, batch: { ids: tf.Tensor2D; mask: tf.Tensor2D; labels: tf.Tensor2D }, rng: Rng, moments: { m: Float32Array; v: Float32Array }[], t: number): Promise<void> {
+  const vars = prompt.variables();
+  const b = batch.ids.shape[0];
+  const host = vars.map((v) => new Float32Array(v.size));
+  // Micro-batches of MICRO rows (gradient accumulation, as the trainer's micro_batch_size) bound the wasm heap.
+  for (let start = 0; start < b; start += MICRO) {
+    const size = Math.min(MICRO, b - start);
+    const { loss, grads } = tf.tidy(() => {
+      const part = (x: tf.Tensor2D) => tf.slice(x, [start, 0], [size, -1]) as tf.Tensor2D;
+      const embeds = model.embed(part(batch.ids));
+      const mask = part(batch.mask);
+      const labels = part(batch.labels);
+      const { value, grads: g } = tf.variableGrads(() => {
+        const inputs = prompt.encoderInputs(embeds, mask);
+        return model.forward({ ...inputs, labels, dropout: { rate: model.config.dropout_rate, rng } }).loss;
+      }, vars);
+      return { loss: value, grads: vars.map((v) => g[v.name] as tf.Tensor) };
+    });
+    await loss.data();
+    const parts = await Promise.all(grads.map(async (g) => g.data() as Promise<Float32Array>));
+    tf.dispose([loss, ...grads]);
+    parts.forEach((p, i) => { const acc = host[i] as Float32Array; for (let j = 0; j < acc.length; j++) acc[j] = (acc[j] as number) + (p[j] as number) * (size / b); });
+  }
+  clipGradNorm(host, 1);
+  const values = await Promise.all(vars.map(async (v) => new Float32Array(await v.data())));
+  values.forEach((p, i) => adamwUpdate(p, host[i] as Float32Array, moments[i] as { m: Float32Array; v: Float32Array }, t, 0.3, HF_ADAMW_DEFAULTS));
+  tf.tidy(() => vars.forEach((v, i) => v.assign(tf.tensor(values[i] as Float32Array, v.shape))));
+}
+
+function makePrompt(config: T5Config, m: number, r: number, s: number, rng: Rng): DecomposedPrompt {
+  const d = config.d_model;
+  const P = { data: Float32Array.from({ length: m * d }, () => rng.uniform(-0.5, 0.5)), shape: [m, d] };
+  return DecomposedPrompt.fromHost({ num_virtual_tokens: m, token_dim: d, max_length: s, r, lora_alpha: 8 }, {
+    prompt_embeddings: P,
+    lora_embedding_A: r > 0 ? kaimingUniformA(s, r, rng) : null,
+    lora_embedding_B: r > 0 ? { data: new Float32Array(r * d).fill(0.001), shape: [r, d] } : null,
+  });
+}
+
+function makeBatch(b: number, s: number, tgt: number): { ids: tf.Tensor2D; mask: tf.Tensor2D; labels: tf.Tensor2D } {
+  // Inputs of 80% real tokens, then padding (DePT pads to exactly s).
+  const real = Math.floor(s * 0.8);
+  const ids = Array.from({ length: b }, (_, i) => Array.from({ length: s }, (_, j) => (j < real ? 5 + ((i * 31 + j * 7) % 1000) : 0)));
+  const mask = ids.map((row) => row.map((v) => (v === 0 ? 0 : 1)));
+  const labels = Array.from({ length: b }, (_, i) => [...Array.from({ length: tgt - 1 }, (_, j) => 100 + i + j), 1]);
+  return { ids: tf.tensor2d(ids, undefined, 'int32'), mask: tf.tensor2d(mask, undefined, 'float32'), labels: tf.tensor2d(labels, undefined, 'int32') };
+}
+
+async function measureStep(model: T5ForConditionalGeneration, m: number, r: number, b: number, s: number): Promise<StepResult> {
+  const rng = new Rng(1);
+  const prompt = makePrompt(model.config, m, r, s, rng);
+  const batch = makeBatch(b, s, 2);
+  const moments = prompt.variables().map((v) => ({ m: new Float32Array(v.size), v: new Float32Array(v.size) }));
+  await trainingStep(model, prompt, batch, rng, moments, 1); // warm-up
+  const times: number[] = [];
+  for (let i = 0; i < REPS; i++) {
+    const t0 = performance.now();
+    await trainingStep(model, prompt, batch, rng, moments, i + 2);
+    times.push((performance.now() - t0) / 1000);
+  }
+  const before = tf.memory().numBytes;
+  const info = await tf.profile(async () => {
+    await trainingStep(model, prompt, batch, rng, moments, REPS + 2);
+  });
+  const flops = stepFlops(model.config, b, m + s, 2);
+  const step = median(times);
+  prompt.dispose();
+  tf.dispose([batch.ids, batch.mask, batch.labels]);
+  return { step_s: step, peak_mb: (info.peakBytes - before) / 2 ** 20, flops, gflops: flops / step / 1e9 };
+}
+
+async function evalThroughput(model: T5ForConditionalGeneration, b: number, s: number): Promise<{ greedy_cache: number; greedy_no_cache: number; score: number }> {
+  const rng = new Rng(2);
+  const prompt = makePrompt(model.config, 60, 30, s, rng);
+  const batch = makeBatch(b, s, 2);
+  const { enc, mask } = tf.tidy(() => {
+    const inputs = prompt.encoderInputs(model.embed(batch.ids), batch.mask);
+    return { enc: model.encode(inputs.inputsEmbeds, inputs.attentionMask), mask: inputs.attentionMask };
+  });
+  const run = async (f: () => Promise<unknown>) => {
+    await f();
+    const t0 = performance.now();
+    await f();
+    return b / ((performance.now() - t0) / 1000);
+  };
+  // Encoder time is common to all three and excluded: this compares the decoding strategies themselves.
+  const greedy_cache = await run(() => model.generate(enc, mask, { maxNewTokens: 20, stopAtEos: false, useCache: true }));
+  const greedy_no_cache = await run(() => model.generate(enc, mask, { maxNewTokens: 20, stopAtEos: false, useCache: false }));
+  const score = await run(() => model.scoreCandidates(enc, mask, [[632, 1], [209, 1]]));
+  tf.dispose([enc, mask, batch.ids, batch.mask, batch.labels]);
+  prompt.dispose();
+  return { greedy_cache, greedy_no_cache, score };
+}
+
+async function main(): Promise<void> {
+  const backend = await initBackend();
+  log(`backend: ${backend.description}; random weights (timings only)`);
+  const matmul_gflops = matmulRate();
+  log(`best 2-D matMul [1024,512]x[512,2048]: ${matmul_gflops.toFixed(1)} GFLOP/s`);
+  const shapes = QUICK ? [{ name: 't5-small', b: 8, micro: 4 }] : [{ name: 't5-small', b: 8, micro: 4 }, { name: 't5-base', b: 2, micro: 1 }];
+  const s = 256;
+  const results: Record<string, unknown> = { backend: backend.name, random_weights: true, matmul_gflops, s };
+  for (const shape of shapes) {
+    const config = presetConfig(shape.name);
+    MICRO = microArg ? MICRO : shape.micro;
+    log(`\n${shape.name} (batch ${shape.b} as micro-batches of ${MICRO}, s ${s}): building random weights...`);
+    const model = new T5ForConditionalGeneration(config, buildT5Weights(config, benchTensors(config, 1), 'bench'));
+    const pt = await measureStep(model, 100, 0, shape.b, s);
+    log(`  PT   m 100 r 0 : ${pt.step_s.toFixed(2)} s/step, peak ${pt.peak_mb.toFixed(0)} MiB, ${pt.gflops.toFixed(1)} GFLOP/s`);
+    const dept = await measureStep(model, 60, 30, shape.b, s);
+    log(`  DePT m 60 r 30 : ${dept.step_s.toFixed(2)} s/step, peak ${dept.peak_mb.toFixed(0)} MiB, ${dept.gflops.toFixed(1)} GFLOP/s`);
+    const dept40 = await measureStep(model, 40, 45, shape.b, s);
+    log(`  DePT m 40 r 45 : ${dept40.step_s.toFixed(2)} s/step, peak ${dept40.peak_mb.toFixed(0)} MiB, ${dept40.gflops.toFixed(1)} GFLOP/s`);
+    const entry: Record<string, unknown> = {
+      batch: shape.b,
+      micro_batch: MICRO,
+      pt_step_s: pt.step_s,
+      dept_step_s: dept.step_s,
+      dept40_step_s: dept40.step_s,
+      dept_pt_time_ratio: dept.step_s / pt.step_s,
+      dept40_pt_time_ratio: dept40.step_s / pt.step_s,
+      flop_ratio: dept.flops / pt.flops,
+      flop_ratio_m40: dept40.flops / pt.flops,
+      pt_peak_mb: pt.peak_mb,
+      dept_peak_mb: dept.peak_mb,
+      dept40_peak_mb: dept40.peak_mb,
+      dept_pt_memory_ratio: dept.peak_mb / pt.peak_mb,
+      dept40_pt_memory_ratio: dept40.peak_mb / pt.peak_mb,
+      step_gflops: dept.gflops,
+      step_gflops_fraction_of_matmul: dept.gflops / matmul_gflops,
+    };
+    log(`  DePT/PT time ${(entry.dept_pt_time_ratio as number).toFixed(3)} (FLOP model ${(entry.flop_ratio as number).toFixed(3)}), m40: ${(entry.dept40_pt_time_ratio as number).toFixed(3)} (FLOP model ${(entry.flop_ratio_m40 as number).toFixed(3)})`);
+    log(`  DePT/PT memory ${(entry.dept_pt_memory_ratio as number).toFixed(3)}, m40: ${(entry.dept40_pt_memory_ratio as number).toFixed(3)}`);
+    log(`  step GFLOP/s ${dept.gflops.toFixed(1)} = ${(100 * dept.gflops / matmul_gflops).toFixed(0)}% of the best 2-D matMul`);
+    const ev = await evalThroughput(model, shape.b, s);
+    entry.eval_examples_per_s = ev.greedy_cache;
+    entry.eval_greedy_no_cache_examples_per_s = ev.greedy_no_cache;
+    entry.eval_score_examples_per_s = ev.score;
+    entry.cache_speedup = ev.greedy_cache / ev.greedy_no_cache;
+    log(`  eval (decoding only): greedy+cache ${ev.greedy_cache.toFixed(1)} ex/s, greedy without cache ${ev.greedy_no_cache.toFixed(1)} ex/s (${(ev.greedy_cache / ev.greedy_no_cache).toFixed(1)}x), label scoring ${ev.score.toFixed(1)} ex/s`);
+    if (shape.name === 't5-small' && !QUICK) {
+      const scaling: Record<string, number> = {};
+      for (const len of [128, 256, 512]) {
+        const r = len === 256 ? dept : await measureStep(model, 60, 30, shape.b, len);
+        scaling[`s${len}_step_s`] = r.step_s;
+        log(`  DePT m 60 r 30, s ${len}: ${r.step_s.toFixed(2)} s/step`);
+      }
+      entry.scaling = scaling;
+    }
+    results[shape.name] = entry;
+    model.dispose();
+  }
+  if (JSON_OUT) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+}
+
+await main();
