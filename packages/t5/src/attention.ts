@@ -82,7 +82,9 @@ export function attentionCore(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, bi
     save([qi, ki, vi, ...probs, ...masks]);
     return {
       value: join4(outs, b, h),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      // tidy: the per-head temporaries are freed when this layer's gradient is done, not at the end of the whole
+      // backward pass.
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.tidy(() => {
         const sq = split4(saved[0] as tf.Tensor4D);
         const sk = split4(saved[1] as tf.Tensor4D);
         const sv = split4(saved[2] as tf.Tensor4D);
@@ -104,7 +106,7 @@ export function attentionCore(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, bi
           dK.push(tf.matMul(tf.transpose(dS) as tf.Tensor2D, sq[i] as tf.Tensor2D));
         }
         return [join4(dQ, b, h), join4(dK, b, h), join4(dV, b, h)];
-      },
+      }),
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return f(q, k, v) as tf.Tensor4D;

@@ -88,12 +88,12 @@ function rmsNorm(x: tf.Tensor, weight: tf.Tensor1D, eps: number): tf.Tensor {
     save([xi, r]);
     return {
       value: tf.mul(tf.mul(xi, r), weight),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.tidy(() => {
         const [sx, sr] = saved as [tf.Tensor, tf.Tensor];
         const g = tf.mul(dy, weight);
         const dot = tf.mean(tf.mul(g, sx), -1, true);
         return [tf.sub(tf.mul(g, sr), tf.mul(sx, tf.mul(tf.pow(sr, 3), dot)))];
-      },
+      }),
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return f(x) as tf.Tensor;

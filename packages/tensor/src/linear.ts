@@ -32,7 +32,8 @@ export function linearWeight(w: tf.Tensor2D, options: { keepOriginal?: boolean }
   // The weight is frozen and closed over, so the only input (and the only gradient) is x.
   const apply = tf.customGrad(((x: tf.Tensor) => ({
     value: tf.matMul(x as tf.Tensor2D, wT),
-    gradFunc: (dy: tf.Tensor) => [tf.matMul(dy as tf.Tensor2D, original ?? (tf.transpose(wT) as tf.Tensor2D))],
+    // tidy: the on-the-fly transposed weight is freed at once, not at the end of the whole backward pass.
+    gradFunc: (dy: tf.Tensor) => [tf.tidy(() => tf.matMul(dy as tf.Tensor2D, original ?? (tf.transpose(wT) as tf.Tensor2D)))],
   })) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x2: tf.Tensor2D) => tf.Tensor2D;
   return { w: original, wT, apply };
 }
