@@ -13,7 +13,7 @@ import { DeptError, initBackend, readJsonFile, sortKeysDeep, writeJsonAtomic } f
 import type { PretrainedT5 } from '@dept/t5';
 import type { Bank } from '@dept/prompt';
 import { getTask, loadDeptDataset, type KshotSampler } from '@dept/tasks';
-import { acquireRunLock, checkpointPath, type TrainConfig, type TrainEvent, type TrainResults } from '@dept/train';
+import { acquireRunLock, checkpointPath, removeStaleTemporaries, type TrainConfig, type TrainEvent, type TrainResults } from '@dept/train';
 import { ensureModel, runCell, type ModelSource } from './cell.ts';
 import { resolveSourceBank, type SourceBankOptions } from './source.ts';
 
@@ -341,6 +341,7 @@ export async function runGrid(plan: GridPlan, options: GridOptions = {}): Promis
     }
   }
   const release = acquireRunLock(shard ? join(outDir, '.shards', `${shard.index}-of-${shard.count}`) : outDir);
+  removeStaleTemporaries(outDir); // half-written files of killed processes (a live writer's are kept)
   let pretrained = options.pretrained;
   const ownModel = !pretrained;
   try {

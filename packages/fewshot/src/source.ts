@@ -42,6 +42,9 @@ export async function resolveSourceBank(options: SourceBankOptions): Promise<Ban
   const banks = source.paths.map((path, i) => {
     const rng = new Rng(derivedSeed(options.seed, 'transfer', i));
     const imported = importSourceBank(path, { r: config.r, max_length: config.max_length, lora_alpha: config.lora_alpha, rng });
+    if (imported.bank.config.token_dim !== target.token_dim) {
+      throw new DeptError(`${imported.weightsPath}: token_dim ${imported.bank.config.token_dim} does not match the model's d_model ${target.token_dim} (${pretrained.dir}); a prompt cannot move between model widths`);
+    }
     const adapted = adaptBank(imported.bank, target, {
       rng, ...(source.reset_A !== undefined ? { resetA: source.reset_A } : {}), ...(source.reset_B !== undefined ? { resetB: source.reset_B } : {}),
     });

@@ -84,19 +84,31 @@ function discard(dir: string, trash: string): void {
 }
 
 /**
- * Removes what killed writers left in a run folder: `checkpoint.tmp-<pid>[-old]` folders and the hidden temporary
- * siblings of atomic writes (`.<name>.tmp-<pid>-<hex>`, `.<name>.old-<pid>-<hex>`). Call it only while holding
- * the run's lock (no other process is writing the folder then). Returns the names removed.
+ * Removes what killed writers left in a folder: `checkpoint.tmp-<pid>[-old]` folders and the hidden temporary
+ * siblings of atomic writes (`.<name>.tmp-<pid>-<hex>`, `.<name>.old-<pid>-<hex>`) whose process `<pid>` is no
+ * longer running (a live writer's temporaries are left alone). Returns the names removed.
  *
  * @example
  * removeStaleTemporaries('runs/rte'); // ['checkpoint.tmp-4242', '.results.json.tmp-4242-9f3a01bc']
  */
 export function removeStaleTemporaries(runDir: string): string[] {
   if (!existsSync(runDir)) return [];
-  // (`..lock.*` temporaries belong to processes asking for the lock right now: left alone.)
-  const stale = readdirSync(runDir).filter((n) => /^checkpoint\.tmp-\d+(-old)?$/.test(n) || (/^\..+\.(tmp|old)-\d+-[0-9a-f]{8}$/.test(n) && !n.startsWith('..lock.')));
+  const stale = readdirSync(runDir).filter((n) => {
+    const m = /^checkpoint\.tmp-(\d+)(-old)?$/.exec(n) ?? /^\..+\.(?:tmp|old)-(\d+)-[0-9a-f]{8}$/.exec(n);
+    return m !== null && !processAlive(Number(m[1]));
+  });
   for (const name of stale) rmSync(join(runDir, name), { recursive: true, force: true });
   return stale;
+}
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return false; // our own leftovers from before (this call never runs during our writes)
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Reads the run's checkpoint, or null when there is none. */

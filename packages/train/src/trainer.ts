@@ -6,9 +6,9 @@
  * Run folder: `config.resolved.json`, `metrics.jsonl`, `results.json`, `bank/`, `predictions.jsonl`,
  * `checkpoint/`, `.lock` while running.
  */
-import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { DeptError, Rng, currentBackend, initBackend, readJsonFile, tf, writeFileAtomic, writeJsonAtomic, sortKeysDeep, type HostTensor } from '@dept/tensor';
+import { DeptError, Rng, currentBackend, initBackend, readJsonFile, tempSiblingPath, tf, writeFileAtomic, writeJsonAtomic, sortKeysDeep, type HostTensor } from '@dept/tensor';
 import type { T5ForConditionalGeneration, T5Tokenizer } from '@dept/t5';
 import { DecomposedPrompt, initPromptValues, makeBankConfig, type Bank, type DecomposedPromptShape } from '@dept/prompt';
 import { adamwUpdate, clipGradNorm, HF_ADAMW_DEFAULTS } from './adamw.ts';
@@ -214,7 +214,14 @@ async function trainLocked(
   const existing = checkpointPath(outDir);
   if (existsSync(resultsPath) || existing) {
     if (options.overwrite) {
-      for (const name of readdirSync(outDir)) if (name !== '.lock') rmSync(join(outDir, name), { recursive: true, force: true });
+      // Each entry is renamed aside before it is deleted, so a kill here never leaves a half-deleted checkpoint or
+      // bank behind (a resume would read one as a consistent run); the aside names are temporaries cleaned later.
+      const aside = readdirSync(outDir).filter((n) => n !== '.lock' && !n.startsWith('..lock.')).map((n) => {
+        const to = tempSiblingPath(join(outDir, n), 'old');
+        renameSync(join(outDir, n), to);
+        return to;
+      });
+      for (const path of aside) rmSync(path, { recursive: true, force: true });
     } else if (existsSync(resultsPath)) {
       throw new DeptError(`${outDir}: already holds a finished run (results.json); use --overwrite to replace it or another --out`);
     } else if (!options.resume) {

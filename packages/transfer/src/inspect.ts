@@ -39,15 +39,20 @@ export interface BankInspection {
 export function inspectBank(path: string): BankInspection {
   const raw = readRawBank(path);
   const tensors: Record<string, TensorSummary> = {};
+  const notes = [...raw.notes];
   for (const [name, t] of raw.tensors) {
     let sum = 0;
     let sq = 0;
+    let bad = 0;
     for (let i = 0; i < t.data.length; i++) {
       const v = t.data[i] as number;
       sum += v;
       sq += v * v;
+      if (!Number.isFinite(v)) bad += 1;
     }
     tensors[name] = { shape: [...t.shape], dtype: raw.dtypes.get(name) ?? 'F32', sum, l2: Math.sqrt(sq), first: Array.from(t.data.subarray(0, 4)) };
+    // Inspecting a damaged bank is allowed; loading it is not (readBank and importBank refuse non-finite values).
+    if (bad > 0) notes.push(`tensor "${name}" holds ${bad} non-finite value${bad > 1 ? 's' : ''} (NaN or ±Infinity): loading this bank for training, scoring or conversion is refused`);
   }
-  return { format: raw.format, path: raw.weightsPath, config: raw.config, tensors, notes: raw.notes };
+  return { format: raw.format, path: raw.weightsPath, config: raw.config, tensors, notes };
 }
