@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { DeptError } from '@dept/tensor';
 import { loadPretrainedT5, presetConfig, readT5Config, writeRandomT5, type PretrainedT5 } from '@dept/t5';
 import type { Bank } from '@dept/prompt';
-import { computeMetrics, getTask, labelsList, loadDeptDataset, selectionMetric, type Example, type KshotSampler, type TaskSpec } from '@dept/tasks';
-import { trainPrompt, type Evaluation, type TextExample, type TrainConfig, type TrainEvent, type TrainResults } from '@dept/train';
+import { getTask, loadDeptDataset, type KshotSampler } from '@dept/tasks';
+import { taskEvaluation, trainPrompt, type TrainConfig, type TrainEvent, type TrainResults } from '@dept/train';
 
 /** Where the frozen model comes from. */
 export interface ModelSource {
@@ -37,29 +37,6 @@ export function ensureModel(source: ModelSource): PretrainedT5 {
   const pretrained = loadPretrainedT5(source.path);
   if (!pretrained.tokenizer) throw new DeptError(`${source.path}: no tokenizer.json; training from text needs the model's tokenizer`);
   return pretrained;
-}
-
-/**
- * The task's evaluation for the trainer: its metrics (DePT's or the official flavour, ×100), its selection metric
- * and its label strings.
- *
- * @example
- * const evaluation = taskEvaluation(getTask('superglue-cb'), 'dept'); // selects on f1_multiclass
- */
-export function taskEvaluation(task: TaskSpec, flavour: 'dept' | 'official' = 'dept'): Evaluation {
-  const labels = labelsList(task);
-  return {
-    metrics: (predictions, examples) => {
-      const ex = examples as readonly (TextExample & Partial<Example>)[];
-      const groups = ex.every((e) => e.group !== undefined) ? ex.map((e) => e.group as number) : undefined;
-      const answers = ex.every((e) => Array.isArray(e.answers)) ? ex.map((e) => e.answers as string[]) : undefined;
-      return computeMetrics(task.name, predictions, ex.map((e) => e.target), {
-        flavour, ...(groups ? { groups } : {}), ...(answers ? { answers } : {}),
-      });
-    },
-    selectionMetric: selectionMetric(task.name, flavour),
-    ...(labels.length > 0 && task.labelKind === 'class' ? { labels } : {}),
-  };
 }
 
 /** Options of {@link runCell}. */
@@ -126,3 +103,6 @@ export async function runCell(options: CellOptions): Promise<TrainResults> {
     ...(options.stopAfterSteps !== undefined ? { stopAfterSteps: options.stopAfterSteps } : {}),
   });
 }
+
+/** Re-exported from `@dept/train`, where it lives (pretraining needs it too). */
+export { taskEvaluation };

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { DeptError, readJsonFile, writeJsonAtomic } from '@dept/tensor';
 import type { PretrainedT5 } from '@dept/t5';
 import { readBank, writeBank, type Bank } from '@dept/prompt';
-import { computeMetrics, getTask, labelsList, resolveDataDir, selectionMetric, type Example } from '@dept/tasks';
-import { resolveTrainConfig, trainPrompt, type Evaluation, type TextExample, type TrainConfig, type TrainEvent, type TrainResults } from '@dept/train';
+import { resolveDataDir } from '@dept/tasks';
+import { resolveTrainConfig, taskEvaluation, trainPrompt, type Evaluation, type TrainConfig, type TrainEvent, type TrainResults } from '@dept/train';
 import { SOURCE_MANIFEST_FILE, DEFAULT_SOURCE_BANK } from '@dept/transfer';
 import { mixtureEvaluation, metricsByTask, sharedLabels } from './evaluation.ts';
 import { PRETRAIN_MANIFEST_FORMAT, readPretrainManifest, type PretrainManifest, type SourceExamples, type StageSummary } from './manifest.ts';
@@ -70,18 +70,7 @@ const OWN_ENTRIES = [SOURCE_MANIFEST_FILE, 'banks', 'runs'];
  * singleTaskEvaluation('qnli').selectionMetric; // 'accuracy'
  */
 export function singleTaskEvaluation(name: string, flavour: 'dept' | 'official' = 'dept'): Evaluation {
-  const task = getTask(name);
-  const labels = labelsList(task);
-  return {
-    metrics: (predictions, examples) => {
-      const ex = examples as readonly (TextExample & Partial<Example>)[];
-      const groups = ex.every((e) => e.group !== undefined) ? ex.map((e) => e.group as number) : undefined;
-      const answers = ex.every((e) => Array.isArray(e.answers)) ? ex.map((e) => e.answers as string[]) : undefined;
-      return computeMetrics(task.name, predictions, ex.map((e) => e.target), { flavour, ...(groups ? { groups } : {}), ...(answers ? { answers } : {}) });
-    },
-    selectionMetric: selectionMetric(task.name, flavour),
-    ...(labels.length > 0 && task.labelKind === 'class' ? { labels } : {}),
-  };
+  return taskEvaluation(name, flavour);
 }
 
 function prepareFolder(options: PretrainOptions): PretrainManifest | null {
