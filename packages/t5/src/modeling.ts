@@ -7,7 +7,7 @@ import { tf, type LinearWeight, linear, Rng } from '@dept/tensor';
 import type { T5Config } from './config.ts';
 import { bucketTable } from './buckets.ts';
 import { attentionCore, dropoutMultiplier, headBiases, type HeadBiases } from './attention.ts';
-import type { AttentionWeights, FeedForwardWeights, T5Weights } from './weights.ts';
+import type { FeedForwardWeights, T5Weights } from './weights.ts';
 import { disposeT5Weights } from './weights.ts';
 
 /** float32's most negative finite value, HF's additive mask value (`torch.finfo(float32).min`). */

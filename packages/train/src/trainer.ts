@@ -179,7 +179,7 @@ function firstDifference(a: unknown, b: unknown, path = ''): string | null {
  */
 export async function trainPrompt(options: TrainOptions): Promise<TrainResults> {
   const config = resolveTrainConfig(options.config);
-  const { model, tokenizer, outDir } = options;
+  const { model, outDir } = options;
   const { train, dev, test } = options.data;
   if (train.length === 0) throw new DeptError(`${outDir}: the training split is empty`);
   if (dev.length === 0) throw new DeptError(`${outDir}: the dev split is empty (best-on-dev selection needs it)`);
