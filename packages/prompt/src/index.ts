@@ -26,3 +26,6 @@ export {
 export { DecomposedPrompt, type DecomposedPromptShape, promptScaling } from './decomposed.ts';
 export { initPromptValues, kaimingUniformA, tileIds, embeddingRows, DEFAULT_INIT_TEXT, type PromptInit, type InitPromptOptions } from './init.ts';
 export { promptParameterCount, rankForBudget, budgetPairs } from './budget.ts';
+
+// 3. Scoring a bank on a pre-tokenized batch (port checking).
+export { scoreBatch, type TokenizedBatch, type BatchScores } from './score.ts';

@@ -63,18 +63,22 @@ interface LayerCache {
   crossV: tf.Tensor4D;
 }
 
-/** `x ⊙ M` with a custom gradient that keeps only the multiplier M for the backward pass (not x). */
-const applyMultiplier = tf.customGrad(((x: tf.Tensor, m: tf.Tensor, save: tf.GradSaveFunc) => {
-  save([m]);
-  return {
-    value: tf.mul(x, m),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.mul(dy, saved[0] as tf.Tensor), tf.zerosLike(saved[0] as tf.Tensor)],
-  };
-}) as unknown as Parameters<typeof tf.customGrad>[0]);
-
+/**
+ * Dropout as `x ⊙ M` with a custom gradient: the multiplier M is made inside the forward pass and saved for the
+ * backward pass (`dx = dy ⊙ M`); x is not kept, and no gradient is computed for M.
+ */
 function dropout(x: tf.Tensor, ctx: DropoutContext | undefined): tf.Tensor {
   if (!ctx || ctx.rate <= 0) return x;
-  return applyMultiplier(x, dropoutMultiplier(x.shape, ctx.rate, ctx.rng.uint32())) as tf.Tensor;
+  const seed = ctx.rng.uint32();
+  const f = tf.customGrad(((xi: tf.Tensor, save: tf.GradSaveFunc) => {
+    const m = dropoutMultiplier(xi.shape, ctx.rate, seed);
+    save([m]);
+    return {
+      value: tf.mul(xi, m),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.mul(dy, saved[0] as tf.Tensor)],
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(x) as tf.Tensor;
 }
 
 /**

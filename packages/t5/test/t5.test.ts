@@ -7,6 +7,7 @@ import {
   T5ForConditionalGeneration, T5Tokenizer, buildT5Weights, bucketTable, loadPretrainedT5, parseT5Config, presetConfig,
   randomT5Tensors, relativePositionBucket, writeRandomT5, type T5Config,
 } from '@dept/t5';
+import type { BatchScores } from '@dept/prompt';
 import { REPO_ROOT, describeShared, sharedPath } from '../../../test/helpers/shared.ts';
 import { referenceForward, type RefConfig } from './reference_t5.ts';
 
@@ -17,6 +18,20 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
   return m;
+}
+
+/** Gradients within the fixture README's tolerance: 1e-4·max|grad| + 1e-6 per tensor. */
+function expectGrads(scores: BatchScores, expected: { grads: Record<string, unknown> }): void {
+  const pairs: [HostTensor | null, unknown][] = [
+    [scores.grads.prompt_embeddings, expected.grads.prompt_embeddings],
+    [scores.grads.lora_embedding_A, expected.grads.lora_embedding_A],
+    [scores.grads.lora_embedding_B, expected.grads.lora_embedding_B],
+  ];
+  for (const [got, want] of pairs) {
+    const ref = flat(want);
+    const maxRef = Math.max(...ref.map(Math.abs));
+    expect(maxAbsDiff((got as HostTensor).data, ref)).toBeLessThan(1e-4 * maxRef + 1e-6);
+  }
 }
 
 function flat(x: unknown): number[] {
@@ -104,34 +119,16 @@ describeShared('tiny-relu parity with Hugging Face', () => {
         lora_embedding_A: bank.get('prompt_encoder.lora_embedding_A')!,
         lora_embedding_B: bank.get('prompt_encoder.lora_embedding_B')!,
       });
-      const ids = tf.tensor2d(batch.input_ids, undefined, 'int32');
-      const mask = tf.tensor2d(batch.attention_mask, undefined, 'float32');
-      const labels = tf.tensor2d(batch.labels, undefined, 'int32');
-      const embeds = model.embed(ids);
-      const kept: tf.Tensor[] = [];
-      const { value, grads } = tf.variableGrads(() => {
-        const inputs = prompt.encoderInputs(embeds, mask);
-        const out = model.forward({ ...inputs, labels });
-        kept.push(tf.keep(out.logits), tf.keep(out.encoderLastHiddenState));
-        return out.loss;
-      }, prompt.variables());
-      // Tolerances from the fixture README: loss 1e-5, logits and hidden states 1e-4, grads 1e-4·max|grad| + 1e-6.
-      expect(Math.abs((await value.data())[0]! - expected.loss)).toBeLessThan(1e-5);
-      expect(maxAbsDiff(await kept[0]!.data(), flat(expected.logits))).toBeLessThan(1e-4);
-      expect(maxAbsDiff(await kept[1]!.data(), flat(expected.encoder_last_hidden_state))).toBeLessThan(1e-4);
-      const names = prompt.variables().map((v) => v.name);
-      const refs = [expected.grads.prompt_embeddings, expected.grads.lora_embedding_A, expected.grads.lora_embedding_B];
-      for (let i = 0; i < 3; i++) {
-        const ref = flat(refs[i]);
-        const maxRef = Math.max(...ref.map(Math.abs));
-        expect(maxAbsDiff(await grads[names[i]!]!.data(), ref)).toBeLessThan(1e-4 * maxRef + 1e-6);
-      }
-      const inputs = prompt.encoderInputs(embeds, mask);
-      const enc = model.encode(inputs.inputsEmbeds, inputs.attentionMask);
+      const { scoreBatch } = await import('@dept/prompt');
       const steps = expected.greedy_steps as number;
-      expect(await model.generate(enc, inputs.attentionMask, { maxNewTokens: steps, stopAtEos: false })).toEqual(expected.greedy_ids);
-      expect(await model.generate(enc, inputs.attentionMask, { maxNewTokens: steps, stopAtEos: false, useCache: false })).toEqual(expected.greedy_ids);
-      tf.dispose([value, ...Object.values(grads), ...kept, ids, mask, labels, embeds, inputs.inputsEmbeds, inputs.attentionMask, enc]);
+      const scores = await scoreBatch(model, prompt, batch, { greedySteps: steps });
+      // Tolerances from the fixture README: loss 1e-5, logits and hidden states 1e-4, grads 1e-4·max|grad| + 1e-6.
+      expect(Math.abs(scores.loss - expected.loss)).toBeLessThan(1e-5);
+      expect(maxAbsDiff(scores.logits.data, flat(expected.logits))).toBeLessThan(1e-4);
+      expect(maxAbsDiff(scores.encoder_last_hidden_state.data, flat(expected.encoder_last_hidden_state))).toBeLessThan(1e-4);
+      expectGrads(scores, expected);
+      expect(scores.greedy_ids).toEqual(expected.greedy_ids);
+      expect((await scoreBatch(model, prompt, batch, { greedySteps: steps, useCache: false })).greedy_ids).toEqual(expected.greedy_ids);
       prompt.dispose();
       model.dispose();
       await initBackend({ backend: 'wasm', announce: false });
@@ -146,41 +143,22 @@ describe('gated-gelu, untied models (v1.1 / flan) against Hugging Face transform
   const dir = join(REPO_ROOT, 'test', 'fixtures', 'tiny-gated');
   it('matches loss, logits, hidden states, gradients and greedy ids', async () => {
     const pretrained = loadPretrainedT5(dir);
-    const { readBank, DecomposedPrompt } = await import('@dept/prompt');
+    const { readBank, DecomposedPrompt, scoreBatch } = await import('@dept/prompt');
     const bank = readBank(join(dir, 'bank'));
     const batch = JSON.parse(readFileSync(join(dir, 'batch.json'), 'utf8'));
     const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8'));
     expect(pretrained.config.is_gated_act && !pretrained.config.tie_word_embeddings).toBe(true);
     const model = pretrained.model;
     const prompt = DecomposedPrompt.fromHost(bank.config, bank);
-    const ids = tf.tensor2d(batch.input_ids, undefined, 'int32');
-    const mask = tf.tensor2d(batch.attention_mask, undefined, 'float32');
-    const labels = tf.tensor2d(batch.labels, undefined, 'int32');
-    const embeds = model.embed(ids);
-    const kept: tf.Tensor[] = [];
-    const { value, grads } = tf.variableGrads(() => {
-      const inputs = prompt.encoderInputs(embeds, mask);
-      const out = model.forward({ ...inputs, labels });
-      kept.push(tf.keep(out.logits), tf.keep(out.encoderLastHiddenState));
-      return out.loss;
-    }, prompt.variables());
+    const scores = await scoreBatch(model, prompt, batch, { greedySteps: expected.greedy_steps });
     // Logits of this untied model are large (lm_head std 1), so the logit tolerance is relative to their scale.
     const logitsRef = flat(expected.logits);
     const scale = Math.max(...logitsRef.map(Math.abs));
-    expect(Math.abs((await value.data())[0]! - expected.loss)).toBeLessThan(1e-5 * Math.max(1, expected.loss));
-    expect(maxAbsDiff(await kept[0]!.data(), logitsRef)).toBeLessThan(1e-5 * scale + 1e-4);
-    expect(maxAbsDiff(await kept[1]!.data(), flat(expected.encoder_last_hidden_state))).toBeLessThan(1e-4);
-    const names = prompt.variables().map((v) => v.name);
-    const refs = [expected.grads.prompt_embeddings, expected.grads.lora_embedding_A, expected.grads.lora_embedding_B];
-    for (let i = 0; i < 3; i++) {
-      const ref = flat(refs[i]);
-      const maxRef = Math.max(...ref.map(Math.abs));
-      expect(maxAbsDiff(await grads[names[i]!]!.data(), ref)).toBeLessThan(1e-4 * maxRef + 1e-6);
-    }
-    const inputs = prompt.encoderInputs(embeds, mask);
-    const enc = model.encode(inputs.inputsEmbeds, inputs.attentionMask);
-    expect(await model.generate(enc, inputs.attentionMask, { maxNewTokens: expected.greedy_steps, stopAtEos: false })).toEqual(expected.greedy_ids);
-    tf.dispose([value, ...Object.values(grads), ...kept, ids, mask, labels, embeds, inputs.inputsEmbeds, inputs.attentionMask, enc]);
+    expect(Math.abs(scores.loss - expected.loss)).toBeLessThan(1e-5 * Math.max(1, expected.loss));
+    expect(maxAbsDiff(scores.logits.data, logitsRef)).toBeLessThan(1e-5 * scale + 1e-4);
+    expect(maxAbsDiff(scores.encoder_last_hidden_state.data, flat(expected.encoder_last_hidden_state))).toBeLessThan(1e-4);
+    expectGrads(scores, expected);
+    expect(scores.greedy_ids).toEqual(expected.greedy_ids);
     prompt.dispose();
     model.dispose();
   });

@@ -1,9 +1,19 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { DeptError, initBackend, parseJsonText, tf, writeJsonAtomic } from '@dept/tensor';
+import { DeptError, initBackend, parseJsonText, writeJsonAtomic, type HostTensor } from '@dept/tensor';
 import { loadPretrainedT5 } from '@dept/t5';
-import { DecomposedPrompt, readBank } from '@dept/prompt';
+import { DecomposedPrompt, readBank, scoreBatch } from '@dept/prompt';
 import { intOption } from '../options.ts';
+
+/** A host tensor as nested arrays (for JSON). */
+function nested(t: HostTensor): unknown {
+  const build = (offset: number, dim: number): unknown => {
+    if (dim === t.shape.length) return t.data[offset];
+    const stride = t.shape.slice(dim + 1).reduce((a, b) => a * b, 1);
+    return Array.from({ length: t.shape[dim] as number }, (_, i) => build(offset + i * stride, dim + 1));
+  };
+  return build(0, 0);
+}
 
 interface ScoreBatch {
   input_ids: number[][];
@@ -61,36 +71,17 @@ export function registerScore(program: Command): void {
       }
       for (const row of batch.input_ids) for (const id of row) if (id < 0 || id >= config.vocab_size) throw new DeptError(`${opts.batch}: input id ${id} is outside the vocabulary [0, ${config.vocab_size})`);
       const prompt = DecomposedPrompt.fromHost(bank.config, bank);
-      const ids = tf.tensor2d(batch.input_ids, undefined, 'int32');
-      const mask = tf.tensor2d(batch.attention_mask, undefined, 'float32');
-      const labels = tf.tensor2d(batch.labels, undefined, 'int32');
-      const embeds = model.embed(ids);
-      const kept: tf.Tensor[] = [];
-      const { value, grads } = tf.variableGrads(() => {
-        const inputs = prompt.encoderInputs(embeds, mask);
-        const out = model.forward({ ...inputs, labels });
-        kept.push(tf.keep(out.logits), tf.keep(out.encoderLastHiddenState));
-        return out.loss;
-      }, prompt.variables());
-      const names = prompt.variables().map((v) => v.name);
-      const grad = async (i: number) => (names[i] ? (await grads[names[i]]!.array()) : null);
-      let greedy: number[][] = [];
-      if (steps > 0) {
-        const inputs = prompt.encoderInputs(embeds, mask);
-        const enc = model.encode(inputs.inputsEmbeds, inputs.attentionMask);
-        greedy = await model.generate(enc, inputs.attentionMask, { maxNewTokens: steps, stopAtEos: false });
-        tf.dispose([enc, inputs.inputsEmbeds, inputs.attentionMask]);
-      }
+      const scores = await scoreBatch(model, prompt, batch, { greedySteps: steps });
+      const g = scores.grads;
       const result = {
-        loss: (await value.data())[0],
-        logits: await kept[0]!.array(),
-        encoder_last_hidden_state: await kept[1]!.array(),
-        grads: { prompt_embeddings: await grad(0), lora_embedding_A: await grad(1), lora_embedding_B: await grad(2) },
-        greedy_ids: greedy,
+        loss: scores.loss,
+        logits: nested(scores.logits),
+        encoder_last_hidden_state: nested(scores.encoder_last_hidden_state),
+        grads: { prompt_embeddings: nested(g.prompt_embeddings), lora_embedding_A: g.lora_embedding_A && nested(g.lora_embedding_A), lora_embedding_B: g.lora_embedding_B && nested(g.lora_embedding_B) },
+        greedy_ids: scores.greedy_ids,
       };
       writeJsonAtomic(opts.out, result, 0);
       process.stderr.write(`loss ${result.loss}; wrote ${opts.out}\n`);
-      tf.dispose([value, ...Object.values(grads), ...kept, ids, mask, labels, embeds]);
       prompt.dispose();
       model.dispose();
     });
