@@ -2,7 +2,7 @@
  * A linear layer that stays on the fast matMul path. PyTorch stores Linear weights as `[out, in]`, so a naive
  * `x @ W^T` uses a transposed matMul, which the wasm backend runs in a slow plain loop (and so does the gradient).
  * We keep the weight pre-transposed as `[in, out]` and give the product a custom gradient whose only matMuls are
- * untransposed 2-D ones: `dx = dy @ W` with `W` `[out, in]` (kept too) — never a transposed product.
+ * untransposed 2-D ones — never a transposed product.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -19,8 +19,8 @@ export interface LinearWeight {
 /**
  * Makes a {@link LinearWeight} from a PyTorch-layout weight `[out, in]`. The transposed copy `[in, out]` is made
  * once; the original is freed unless `keepOriginal` (memory: one copy per weight). The backward product
- * `dy @ W` transposes `wT` back on the fly (a fast C++ kernel, one weight at a time), so both directions stay on
- * the untransposed 2-D matMul path without holding two copies of every weight.
+ * `dy @ W` is made from `wT` on the fly (see {@link inputGradient}), so both directions stay on the untransposed
+ * 2-D matMul path without holding two copies of every weight.
  *
  * @example
  * const q = linearWeight(tf.tensor2d(values, [heads * d_kv, d_model]));
@@ -29,13 +29,33 @@ export function linearWeight(w: tf.Tensor2D, options: { keepOriginal?: boolean }
   const wT = tf.keep(tf.transpose(w)) as tf.Tensor2D;
   const original = options.keepOriginal ? w : null;
   if (!options.keepOriginal) w.dispose();
+  const [inDim, outDim] = wT.shape;
   // The weight is frozen and closed over, so the only input (and the only gradient) is x.
   const apply = tf.customGrad(((x: tf.Tensor) => ({
     value: tf.matMul(x as tf.Tensor2D, wT),
-    // tidy: the on-the-fly transposed weight is freed at once, not at the end of the whole backward pass.
-    gradFunc: (dy: tf.Tensor) => [tf.tidy(() => tf.matMul(dy as tf.Tensor2D, original ?? (tf.transpose(wT) as tf.Tensor2D)))],
+    // tidy: the on-the-fly transposes are freed at once, not at the end of the whole backward pass.
+    gradFunc: (dy: tf.Tensor) => [tf.tidy(() => inputGradient(dy as tf.Tensor2D, wT, original, inDim, outDim))],
   })) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x2: tf.Tensor2D) => tf.Tensor2D;
   return { w: original, wT, apply };
+}
+
+/**
+ * `dx = dy @ W` for `dy [n, out]`, `W [out, in]`, from the stored `wT [in, out]`, on untransposed 2-D products only.
+ * The wasm backend packs the right-hand operand of every product it has not seen before (a pass over it), so a
+ * product against a fresh tensor costs a pass over that tensor besides the arithmetic. Two exact ways:
+ * - direct: `dy @ transpose(wT)`: transposes and packs the whole weight (≈ 2·in·out values moved);
+ * - flipped: `transpose(wT @ transpose(dy))`: `wT` is the left operand (never packed), so only `dy` is
+ *   transposed and packed and the `[in, n]` result transposed back (≈ 2·n·out + n·in).
+ * The cheaper is taken: flipped for few rows (the decoder's handful of target tokens, a micro-batch of one
+ * long example on t5-base), direct for many.
+ */
+function inputGradient(dy: tf.Tensor2D, wT: tf.Tensor2D, original: tf.Tensor2D | null, inDim: number, outDim: number): tf.Tensor2D {
+  if (original) return tf.matMul(dy, original);
+  const n = dy.shape[0];
+  if (2 * n * outDim + n * inDim < 2 * inDim * outDim) {
+    return tf.transpose(tf.matMul(wT, tf.transpose(dy) as tf.Tensor2D)) as tf.Tensor2D;
+  }
+  return tf.matMul(dy, tf.transpose(wT) as tf.Tensor2D);
 }
 
 /** Frees a weight (both layouts when the original was kept). */
