@@ -14,8 +14,9 @@
  * - step time against s (128, 256, 512).
  * Everything runs in one process so ratios are fair. Human output goes to stderr, `--json` puts the figures on stdout.
  */
-import { Rng, initBackend, tf, type HostTensor } from '@dept/tensor';
-import { T5ForConditionalGeneration, buildT5Weights, expectedTensorShapes, presetConfig, type T5Config } from '@dept/t5';
+import { Rng, initBackend, tf } from '@dept/tensor';
+import { benchTensors } from './weights.ts';
+import { T5ForConditionalGeneration, buildT5Weights, presetConfig, type T5Config } from '@dept/t5';
 import { DecomposedPrompt, kaimingUniformA } from '@dept/prompt';
 import { adamwUpdate, clipGradNorm, HF_ADAMW_DEFAULTS } from '@dept/train';
 
@@ -27,23 +28,6 @@ const microArg = process.argv.find((a) => a.startsWith('--micro='));
 /** Rows per micro-batch (the wasm heap is at most 4 GiB); `--micro=N` overrides. */
 let MICRO = microArg ? Number(microArg.slice('--micro='.length)) : 0;
 const log = (line: string) => process.stderr.write(`${line}\n`);
-
-/** Random frozen weights, filled fast (xorshift; the values do not matter for timing). */
-function benchTensors(config: T5Config, seed: number): Map<string, HostTensor> {
-  const out = new Map<string, HostTensor>();
-  let s = seed >>> 0 || 1;
-  for (const [name, shape] of expectedTensorShapes(config)) {
-    const n = shape.reduce((a, b) => a * b, 1);
-    const data = new Float32Array(n);
-    const scale = name.endsWith('layer_norm.weight') ? 0 : name === 'shared.weight' || name === 'lm_head.weight' ? 1 : 0.05;
-    for (let i = 0; i < n; i++) {
-      s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
-      data[i] = scale === 0 ? 1 : ((s / 4294967296) * 2 - 1) * scale;
-    }
-    out.set(name, { data, shape });
-  }
-  return out;
-}
 
 /**
  * Analytic FLOPs of one training step (multiply-add = 2 FLOPs). Only input gradients flow (the model is frozen):
@@ -138,27 +122,41 @@ function makeBatch(b: number, s: number, tgt: number): { ids: tf.Tensor2D; mask:
   return { ids: tf.tensor2d(ids, undefined, 'int32'), mask: tf.tensor2d(mask, undefined, 'float32'), labels: tf.tensor2d(labels, undefined, 'int32') };
 }
 
-async function measureStep(model: T5ForConditionalGeneration, m: number, r: number, b: number, s: number): Promise<StepResult> {
-  const rng = new Rng(1);
-  const prompt = makePrompt(model.config, m, r, s, rng);
-  const batch = makeBatch(b, s, 2);
-  const moments = prompt.variables().map((v) => ({ m: new Float32Array(v.size), v: new Float32Array(v.size) }));
-  await trainingStep(model, prompt, batch, rng, moments, 1); // warm-up
-  const times: number[] = [];
-  for (let i = 0; i < REPS; i++) {
-    const t0 = performance.now();
-    await trainingStep(model, prompt, batch, rng, moments, i + 2);
-    times.push((performance.now() - t0) / 1000);
-  }
-  const before = tf.memory().numBytes;
-  const info = await tf.profile(async () => {
-    await trainingStep(model, prompt, batch, rng, moments, REPS + 2);
+/**
+ * Step time and peak memory of several prompt configurations on one model. The configurations' timed steps are
+ * interleaved (A B C, A B C, ...) so a change in the machine's load during the run falls on all of them alike and
+ * their ratios stay fair; each figure is the median of its REPS steps after one warm-up step.
+ */
+async function measureSteps(model: T5ForConditionalGeneration, configs: { m: number; r: number }[], b: number, s: number): Promise<StepResult[]> {
+  const runs = configs.map(({ m, r }) => {
+    const rng = new Rng(1);
+    const prompt = makePrompt(model.config, m, r, s, rng);
+    const moments = prompt.variables().map((v) => ({ m: new Float32Array(v.size), v: new Float32Array(v.size) }));
+    return { m, prompt, rng, moments, times: [] as number[], t: 1 };
   });
-  const flops = stepFlops(model.config, b, m + s, 2);
-  const step = median(times);
-  prompt.dispose();
+  const batch = makeBatch(b, s, 2);
+  const step = (run: (typeof runs)[number]) => trainingStep(model, run.prompt, batch, run.rng, run.moments, run.t++);
+  for (const run of runs) await step(run); // warm-up
+  for (let i = 0; i < REPS; i++) {
+    for (const run of runs) {
+      const t0 = performance.now();
+      await step(run);
+      run.times.push((performance.now() - t0) / 1000);
+    }
+  }
+  const results: StepResult[] = [];
+  for (const run of runs) {
+    const before = tf.memory().numBytes;
+    const info = await tf.profile(async () => {
+      await step(run);
+    });
+    const flops = stepFlops(model.config, b, run.m + s, 2);
+    const stepS = median(run.times);
+    results.push({ step_s: stepS, peak_mb: (info.peakBytes - before) / 2 ** 20, flops, gflops: flops / stepS / 1e9 });
+    run.prompt.dispose();
+  }
   tf.dispose([batch.ids, batch.mask, batch.labels]);
-  return { step_s: step, peak_mb: (info.peakBytes - before) / 2 ** 20, flops, gflops: flops / step / 1e9 };
+  return results;
 }
 
 async function evalThroughput(model: T5ForConditionalGeneration, b: number, s: number): Promise<{ greedy_cache: number; greedy_no_cache: number; score: number }> {
@@ -197,11 +195,9 @@ async function main(): Promise<void> {
     MICRO = microArg ? MICRO : shape.micro;
     log(`\n${shape.name} (batch ${shape.b} as micro-batches of ${MICRO}, s ${s}): building random weights...`);
     const model = new T5ForConditionalGeneration(config, buildT5Weights(config, benchTensors(config, 1), 'bench'));
-    const pt = await measureStep(model, 100, 0, shape.b, s);
+    const [pt, dept, dept40] = (await measureSteps(model, [{ m: 100, r: 0 }, { m: 60, r: 30 }, { m: 40, r: 45 }], shape.b, s)) as [StepResult, StepResult, StepResult];
     log(`  PT   m 100 r 0 : ${pt.step_s.toFixed(2)} s/step, peak ${pt.peak_mb.toFixed(0)} MiB, ${pt.gflops.toFixed(1)} GFLOP/s`);
-    const dept = await measureStep(model, 60, 30, shape.b, s);
     log(`  DePT m 60 r 30 : ${dept.step_s.toFixed(2)} s/step, peak ${dept.peak_mb.toFixed(0)} MiB, ${dept.gflops.toFixed(1)} GFLOP/s`);
-    const dept40 = await measureStep(model, 40, 45, shape.b, s);
     log(`  DePT m 40 r 45 : ${dept40.step_s.toFixed(2)} s/step, peak ${dept40.peak_mb.toFixed(0)} MiB, ${dept40.gflops.toFixed(1)} GFLOP/s`);
     const entry: Record<string, unknown> = {
       batch: shape.b,
@@ -233,7 +229,7 @@ async function main(): Promise<void> {
     if (shape.name === 't5-small' && !QUICK) {
       const scaling: Record<string, number> = {};
       for (const len of [128, 256, 512]) {
-        const r = len === 256 ? dept : await measureStep(model, 60, 30, shape.b, len);
+        const r = len === 256 ? dept : ((await measureSteps(model, [{ m: 60, r: 30 }], shape.b, len))[0] as StepResult);
         scaling[`s${len}_step_s`] = r.step_s;
         log(`  DePT m 60 r 30, s ${len}: ${r.step_s.toFixed(2)} s/step`);
       }
