@@ -18,6 +18,7 @@ export const TrainSchema = z.strictObject({
   num_virtual_tokens: nonNegativeInt.describe('m: soft prompt length').default(DEFAULT_TRAIN_CONFIG.num_virtual_tokens),
   r: nonNegativeInt.describe('rank of A·B; 0 = vanilla prompt tuning').default(DEFAULT_TRAIN_CONFIG.r),
   max_length: positiveInt.describe('s: input length').default(DEFAULT_TRAIN_CONFIG.max_length),
+  pad_to_max_length: z.boolean().describe('pad every input to s as DePT does (same results, slower); default: cut each batch to its longest input').default(DEFAULT_TRAIN_CONFIG.pad_to_max_length),
   lora_alpha: positive.default(DEFAULT_TRAIN_CONFIG.lora_alpha),
   prompt_init: z.enum(['TEXT', 'SAMPLE_VOCAB', 'RANDOM']).default(DEFAULT_TRAIN_CONFIG.prompt_init),
   prompt_init_text: z.string().default(DEFAULT_TRAIN_CONFIG.prompt_init_text),

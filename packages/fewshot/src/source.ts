@@ -61,7 +61,7 @@ export async function resolveSourceBank(options: SourceBankOptions): Promise<Ban
     const best = await chooseBestSource(banks, async (bank) => {
       const prompt = DecomposedPrompt.fromHost({ ...target, lora_alpha: bank.config.lora_alpha }, bank);
       try {
-        return await devLoss(pretrained.model, pretrained.tokenizer!, prompt, dev, { maxLength: config.max_length, batchSize: config.eval_batch_size });
+        return await devLoss(pretrained.model, pretrained.tokenizer!, prompt, dev, { maxLength: config.max_length, padToMaxLength: config.pad_to_max_length, batchSize: config.eval_batch_size });
       } finally {
         prompt.dispose();
       }

@@ -1,7 +1,7 @@
 /**
  * The decomposed prompt of DePT: a soft prompt `P [m, d]` prepended to the encoder input, plus a low-rank pair
  * `A [s, r]`, `B [r, d]` whose product, scaled by `lora_alpha / √r`, is added by position to the frozen input
- * embeddings (inputs padded to exactly `s`). Vanilla prompt tuning is `r = 0`.
+ * embeddings (inputs of at most `s` positions). Vanilla prompt tuning is `r = 0`.
  *
  *   encoder input = concat(P, E[ids] + scaling · (A @ B))   [b, m + s, d]
  *   encoder mask  = concat(ones(m), attention_mask)          [b, m + s]
@@ -14,7 +14,7 @@ export interface DecomposedPromptShape {
   num_virtual_tokens: number;
   /** d: `token_dim` = the model's `d_model`. */
   token_dim: number;
-  /** s: inputs are padded/truncated to exactly this many tokens. */
+  /** s: inputs are truncated to this many tokens (and padded to it when `pad_to_max_length`); rows of A. */
   max_length: number;
   /** r: rank of the low-rank pair; 0 = vanilla prompt tuning. */
   r: number;
@@ -84,21 +84,25 @@ export class DecomposedPrompt {
   }
 
   /**
-   * `inputEmbeds [b, s, d]` (the frozen `E[ids]`, padded to exactly s) and `attentionMask [b, s]` → encoder inputs
-   * `[b, m + s, d]` and mask `[b, m + s]`. The offset `scaling · A @ B` `[s, d]` is computed once per call and
-   * broadcast over the batch.
+   * `inputEmbeds [b, L, d]` (the frozen `E[ids]`) and `attentionMask [b, L]` → encoder inputs `[b, m + L, d]` and mask
+   * `[b, m + L]`, for right-padded inputs of `L ≤ s` positions: DePT pads every input to exactly s; trailing padding
+   * may instead be cut to the batch's longest input (see {@link unpaddedLength}), and then only the first L rows of
+   * the offset are added (DEPT.md §1.1: the same numbers, since T5 masks padded positions). The offset
+   * `scaling · A @ B` `[s, d]` is computed once per call and broadcast over the batch.
    */
   encoderInputs(inputEmbeds: tf.Tensor3D, attentionMask: tf.Tensor2D): { inputsEmbeds: tf.Tensor3D; attentionMask: tf.Tensor2D } {
-    const [b, s, d] = inputEmbeds.shape;
-    if (s !== this.shape.max_length) {
-      throw new DeptError(`inputs have ${s} positions, but the decomposed prompt needs exactly max_length = ${this.shape.max_length} (pad or truncate to it)`);
+    const [b, len, d] = inputEmbeds.shape;
+    const s = this.shape.max_length;
+    if (len > s) {
+      throw new DeptError(`inputs have ${len} positions, but the decomposed prompt allows at most max_length = ${s} (truncate to it)`);
     }
     if (d !== this.shape.token_dim) {
       throw new DeptError(`inputs have d_model ${d}, but the prompt's token_dim is ${this.shape.token_dim}`);
     }
     let x: tf.Tensor = inputEmbeds;
     if (this.loraA && this.loraB) {
-      const offset = tf.mul(tf.matMul(this.loraA, this.loraB), this.scaling); // [s, d]
+      const a = len === s ? this.loraA : tf.slice(this.loraA, [0, 0], [len, -1]);
+      const offset = tf.mul(tf.matMul(a, this.loraB), this.scaling); // [L, d]
       x = tf.add(x, offset);
     }
     const m = this.shape.num_virtual_tokens;
@@ -131,6 +135,39 @@ export class DecomposedPrompt {
   dispose(): void {
     for (const v of this.variables()) v.dispose();
   }
+}
+
+/**
+ * The width a right-padded batch can be cut to without changing any result: one past the last position that any
+ * row's mask keeps (at least 1). T5 gives masked keys zero attention, padded queries reach nothing downstream and
+ * relative position biases depend only on distances, so the loss, the predictions and the gradients of P, A and B
+ * (zero in the rows of A past this width) are those of the batch padded to s, up to float summation order. This is
+ * what `pad_to_max_length: false` does; a batch of short sentences then costs what its longest input costs.
+ *
+ * @example
+ * unpaddedLength([[1, 1, 0, 0], [1, 1, 1, 0]]); // 3
+ */
+export function unpaddedLength(attentionMask: readonly (readonly number[])[]): number {
+  let width = 1;
+  for (const row of attentionMask) {
+    for (let j = row.length - 1; j >= width; j--) {
+      if (row[j] !== 0) {
+        width = j + 1;
+        break;
+      }
+    }
+  }
+  return width;
+}
+
+/**
+ * Rows cut to `width` positions (see {@link unpaddedLength}); the rows themselves when they are that wide already.
+ *
+ * @example
+ * cutRows([[5, 6, 0, 0]], 2); // [[5, 6]]
+ */
+export function cutRows<T>(rows: readonly (readonly T[])[], width: number): T[][] {
+  return rows.map((row) => (row.length === width ? (row as T[]) : row.slice(0, width)));
 }
 
 let counter = 0;

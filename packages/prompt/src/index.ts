@@ -23,7 +23,7 @@ export {
 } from './bank.ts';
 
 // 2. The decomposed prompt as trainable tfjs variables, its initialisation and parameter budget.
-export { DecomposedPrompt, type DecomposedPromptShape, promptScaling } from './decomposed.ts';
+export { DecomposedPrompt, type DecomposedPromptShape, promptScaling, unpaddedLength, cutRows } from './decomposed.ts';
 export { initPromptValues, kaimingUniformA, tileIds, embeddingRows, DEFAULT_INIT_TEXT, type PromptInit, type InitPromptOptions } from './init.ts';
 export { promptParameterCount, rankForBudget, budgetPairs } from './budget.ts';
 

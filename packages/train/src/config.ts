@@ -12,8 +12,13 @@ export interface TrainConfig {
   num_virtual_tokens: number;
   /** r: rank of A·B (0 = vanilla prompt tuning). */
   r: number;
-  /** s: inputs padded/truncated to exactly this many tokens. */
+  /** s: inputs truncated to this many tokens; rows of A. */
   max_length: number;
+  /**
+   * Pad every input to exactly s, as DePT's code does. Off (the default): each batch is cut to its longest input,
+   * which gives the same loss, gradients and predictions (T5 masks padding) and costs only the real tokens.
+   */
+  pad_to_max_length: boolean;
   lora_alpha: number;
   prompt_init: PromptInit;
   prompt_init_text: string;
@@ -47,6 +52,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   num_virtual_tokens: 60,
   r: 30,
   max_length: 256,
+  pad_to_max_length: false,
   lora_alpha: 8,
   prompt_init: 'TEXT',
   prompt_init_text: 'Classify this text is postive or not:',
@@ -115,6 +121,7 @@ export function resolveTrainConfig(partial: Partial<TrainConfig>, where = 'train
   if (!['generate', 'score'].includes(c.predict)) {
     throw new DeptError(`${where}: "predict" is ${JSON.stringify(c.predict)}, expected generate or score`);
   }
+  if (typeof c.pad_to_max_length !== 'boolean') throw new DeptError(`${where}: "pad_to_max_length" is ${JSON.stringify(c.pad_to_max_length)}, expected true or false`);
   if (typeof c.dropout !== 'boolean') throw new DeptError(`${where}: "dropout" is ${JSON.stringify(c.dropout)}, expected true or false`);
   return c;
 }

@@ -5,7 +5,7 @@
  */
 import { tf, DeptError } from '@dept/tensor';
 import type { T5ForConditionalGeneration, T5Tokenizer } from '@dept/t5';
-import type { DecomposedPrompt } from '@dept/prompt';
+import { cutRows, unpaddedLength, type DecomposedPrompt } from '@dept/prompt';
 
 /** A text-to-text example. */
 export interface TextExample {
@@ -18,8 +18,10 @@ export type PredictionMode = 'generate' | 'score';
 /** Options of {@link predict}. */
 export interface PredictOptions {
   mode: PredictionMode;
-  /** s: inputs are padded to exactly this length. */
+  /** s: inputs are truncated to this length. */
   maxLength: number;
+  /** Pad every input to s (DePT's code); default false: each batch is cut to its longest input (same results). */
+  padToMaxLength?: boolean;
   batchSize: number;
   /** generate: maximum new tokens (default 20). */
   maxNewTokens?: number;
@@ -27,6 +29,14 @@ export interface PredictOptions {
   labels?: readonly string[];
   /** generate: use the key/value cache (default true). */
   useCache?: boolean;
+}
+
+/** The sources of a chunk, tokenized and truncated to s; padded to s or to the chunk's longest input. */
+function encodeInputs(tokenizer: T5Tokenizer, chunk: readonly TextExample[], options: { maxLength: number; padToMaxLength?: boolean }): { input_ids: number[][]; attention_mask: number[][] } {
+  const batch = tokenizer.encodeBatch(chunk.map((e) => e.source), options.maxLength);
+  if (options.padToMaxLength) return batch;
+  const width = unpaddedLength(batch.attention_mask);
+  return { input_ids: cutRows(batch.input_ids, width), attention_mask: cutRows(batch.attention_mask, width) };
 }
 
 /**
@@ -50,7 +60,7 @@ export async function predict(
   }
   for (let start = 0; start < examples.length; start += options.batchSize) {
     const chunk = examples.slice(start, start + options.batchSize);
-    const batch = tokenizer.encodeBatch(chunk.map((e) => e.source), options.maxLength);
+    const batch = encodeInputs(tokenizer, chunk, options);
     const { enc, mask } = tf.tidy(() => {
       const ids = tf.tensor2d(batch.input_ids, undefined, 'int32');
       const m = tf.tensor2d(batch.attention_mask, undefined, 'float32');
@@ -84,13 +94,13 @@ export async function devLoss(
   tokenizer: T5Tokenizer,
   prompt: DecomposedPrompt,
   examples: readonly TextExample[],
-  options: { maxLength: number; batchSize: number },
+  options: { maxLength: number; batchSize: number; padToMaxLength?: boolean },
 ): Promise<number> {
   let total = 0;
   let tokens = 0;
   for (let start = 0; start < examples.length; start += options.batchSize) {
     const chunk = examples.slice(start, start + options.batchSize);
-    const batch = tokenizer.encodeBatch(chunk.map((e) => e.source), options.maxLength);
+    const batch = encodeInputs(tokenizer, chunk, options);
     const targets = chunk.map((e) => tokenizer.encode(e.target));
     const width = Math.max(...targets.map((t) => t.length));
     const labels = targets.map((t) => [...t, ...new Array<number>(width - t.length).fill(-100)]);

@@ -10,7 +10,7 @@ import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, 
 import { join } from 'node:path';
 import { DeptError, Rng, currentBackend, initBackend, readJsonFile, tempSiblingPath, tf, writeFileAtomic, writeJsonAtomic, sortKeysDeep, type HostTensor } from '@dept/tensor';
 import type { T5ForConditionalGeneration, T5Tokenizer } from '@dept/t5';
-import { DecomposedPrompt, initPromptValues, makeBankConfig, type Bank, type DecomposedPromptShape } from '@dept/prompt';
+import { DecomposedPrompt, cutRows, initPromptValues, makeBankConfig, unpaddedLength, type Bank, type DecomposedPromptShape } from '@dept/prompt';
 import { adamwUpdate, clipGradNorm, HF_ADAMW_DEFAULTS } from './adamw.ts';
 import { batchIndices, cumulativeWeights, derivedSeed, weightedBatchIndices } from './batches.ts';
 import { checkpointPath, loadCheckpoint, removeStaleTemporaries, saveCheckpoint, type CheckpointState } from './checkpoint.ts';
@@ -304,7 +304,7 @@ async function trainLocked(
   };
   const evaluateOn = async (examples: readonly TextExample[]) => {
     const predictions = await predict(model, tokenizer, prompt, examples, {
-      mode: config.predict, maxLength: config.max_length, batchSize: config.eval_batch_size, maxNewTokens: config.max_new_tokens,
+      mode: config.predict, maxLength: config.max_length, padToMaxLength: config.pad_to_max_length, batchSize: config.eval_batch_size, maxNewTokens: config.max_new_tokens,
       ...(options.evaluation.labels ? { labels: options.evaluation.labels } : {}),
     });
     return { predictions, metrics: options.evaluation.metrics(predictions, examples) };
@@ -353,9 +353,11 @@ async function trainLocked(
         const rows = indices.slice(start, start + chunk);
         const weight = tokens(rows) / totalTokens;
         if (weight === 0) continue;
+        const maskRows = rows.map((i) => encoded.attentionMask[i] as number[]);
+        const width = config.pad_to_max_length ? config.max_length : unpaddedLength(maskRows);
         const { loss, grads } = tf.tidy(() => {
-          const ids = tf.tensor2d(rows.map((i) => encoded.inputIds[i] as number[]), undefined, 'int32');
-          const mask = tf.tensor2d(rows.map((i) => encoded.attentionMask[i] as number[]), undefined, 'float32');
+          const ids = tf.tensor2d(cutRows(rows.map((i) => encoded.inputIds[i] as number[]), width), undefined, 'int32');
+          const mask = tf.tensor2d(cutRows(maskRows, width), undefined, 'float32');
           const labels = tf.tensor2d(rows.map((i) => encoded.labels[i] as number[]), undefined, 'int32');
           const embeds = model.embed(ids);
           const { value, grads: g } = tf.variableGrads(() => {

@@ -142,6 +142,25 @@ describe('trainPrompt', () => {
     expect(Math.abs(lossOf('whole') - lossOf('micro'))).toBeLessThan(1e-4);
   });
 
+  it('trains the same with each batch cut to its longest input as with every input padded to s', async () => {
+    const cfg = { max_steps: 4, eval_steps: 4, save_steps: 4, dropout: false, predict: 'generate' as const, max_length: 16 };
+    await run('padded', { ...cfg, pad_to_max_length: true });
+    await run('cut', { ...cfg, pad_to_max_length: false });
+    const a = readBank(join(work, 'padded', 'bank'));
+    const b = readBank(join(work, 'cut', 'bank'));
+    const longest = Math.max(...data.train.map((e) => pretrained.tokenizer!.encode(e.source).length));
+    expect(longest).toBeLessThan(16); // so the cut runs really are shorter
+    let maxDiff = 0;
+    for (const key of ['prompt_embeddings', 'lora_embedding_A', 'lora_embedding_B'] as const) {
+      a[key]!.data.forEach((v, i) => { maxDiff = Math.max(maxDiff, Math.abs(v - b[key]!.data[i]!)); });
+    }
+    // The same numbers up to float32 summation order (T5 masks padding; DEPT.md §1.1).
+    expect(maxDiff).toBeLessThan(1e-4);
+    const results = (name: string) => JSON.parse(readFileSync(join(work, name, 'results.json'), 'utf8'));
+    expect(results('cut').test).toEqual(results('padded').test);
+    expect(readFileSync(join(work, 'cut', 'predictions.jsonl'), 'utf8')).toBe(readFileSync(join(work, 'padded', 'predictions.jsonl'), 'utf8'));
+  });
+
   it('refuses to write into a finished run unless told to overwrite', async () => {
     await expect(run('straight', {})).rejects.toThrow(/already holds a finished run \(results\.json\); use --overwrite/);
     const again = await run('straight', { max_steps: 2, eval_steps: 2 }, { overwrite: true });

@@ -32,6 +32,7 @@ export interface RecipeFlags {
   logSteps?: string;
   predict?: string;
   dropout?: boolean;
+  padToMaxLength?: boolean;
   out?: string;
   set?: string[];
 }
@@ -50,6 +51,7 @@ export function addRecipeFlags(cmd: Command, opts: { grid: boolean }): Command {
     .option('--m <n>', 'soft prompt length (num_virtual_tokens)')
     .option('--r <n>', 'rank of A·B (0 = vanilla prompt tuning)')
     .option('--max-length <n>', 'input length s')
+    .option('--pad-to-max-length', 'pad every input to s as DePT\'s code does (same results, slower; default: cut each batch to its longest input)')
     .option('--lr <x>', 'learning rate of P')
     .option('--lora-lr <x>', 'learning rate of A and B')
     .option('--warmup-steps <n>', 'linear warm-up steps')
@@ -109,6 +111,7 @@ export function resolveRecipe(path: string | undefined, flags: RecipeFlags, opts
   set('train.log_steps', int(flags.logSteps, '--log-steps', 1));
   set('train.predict', flags.predict);
   if (flags.dropout === false) set('train.dropout', false);
+  if (flags.padToMaxLength) set('train.pad_to_max_length', true);
   set('out', flags.out);
   const recipe = validateRecipe(raw, path ?? 'command line');
   if (!opts.grid && !flags.k && !path) recipe.k = [];
