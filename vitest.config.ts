@@ -8,5 +8,7 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     fileParallelism: true,
+    // Two test files run at once on a 2-core machine: one wasm thread each (test/wasm-threads.test.ts checks 2).
+    env: { DEPT_WASM_THREADS: '1' },
   },
 });

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { isDeptError } from '@dept/tensor';
 import { registerCommands } from './commands/index.ts';
+import { intOption } from './options.ts';
 
 /**
  * Runs the `dept` command line and returns its exit status: 0 on success, 2 for bad input (one line on stderr,
@@ -16,12 +17,14 @@ export async function main(argv: string[]): Promise<number> {
     .name('dept')
     .description('Decomposed Prompt Tuning (DePT) on a frozen T5: few-shot experiments, prompt banks, transfer')
     .option('--backend <name>', 'tensor backend: node-gpu | node | wasm | cpu (default: the fastest available; env DEPT_BACKEND)')
+    .option('--threads <n>', 'wasm backend threads (default: one per core; env DEPT_WASM_THREADS)')
     .option('--verbose', 'print stack traces with errors')
     .showHelpAfterError()
     .exitOverride();
   program.hook('preAction', (thisCommand) => {
-    const backend = thisCommand.opts<{ backend?: string }>().backend;
+    const { backend, threads } = thisCommand.opts<{ backend?: string; threads?: string }>();
     if (backend) process.env.DEPT_BACKEND = backend;
+    if (threads) process.env.DEPT_WASM_THREADS = String(intOption(threads, '--threads', { min: 1 }));
   });
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerCommands(program);

@@ -1,11 +1,14 @@
 /**
  * Backend choice. tfjs has several backends; we pick the fastest one that works on this machine, once, before any
  * tensor is created: tfjs-node-gpu (CUDA), then tfjs-node (libtensorflow), then wasm (SIMD XNNPACK), then the
- * plain-JS cpu backend. `DEPT_BACKEND=wasm|cpu|node|node-gpu` (or the CLI's `--backend`) forces one.
+ * plain-JS cpu backend. `DEPT_BACKEND=wasm|cpu|node|node-gpu` (or the CLI's `--backend`) forces one. The wasm
+ * backend runs one thread per core (`DEPT_WASM_THREADS=n` or the CLI's `--threads` to choose; see wasm-threads.ts).
  */
+import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { DeptError } from './errors.ts';
 import { registerMissingKernels } from './kernels.ts';
+import { setWasmBackendThreaded, type WasmBackendModule } from './wasm-threads.ts';
 
 export type BackendName = 'node-gpu' | 'node' | 'wasm' | 'cpu';
 
@@ -17,8 +20,10 @@ export interface BackendInfo {
   name: BackendName;
   /** tfjs's own name of the registered backend (`tensorflow`, `wasm`, `cpu`). */
   tfName: string;
-  /** Human description, e.g. `wasm (SIMD, 1 thread)`. */
+  /** Human description, e.g. `wasm (SIMD, 2 threads)`. */
   description: string;
+  /** Threads the backend computes with (wasm: its pool size; 1 for cpu; 0 when the backend manages its own). */
+  threads: number;
   /** Backends that were tried and failed, with the reason. */
   skipped: { name: BackendName; reason: string }[];
 }
@@ -32,6 +37,23 @@ export interface InitBackendOptions {
   backend?: BackendName;
   /** Print the choice to stderr (once per process). Default true. */
   announce?: boolean;
+  /** wasm threads; defaults to `$DEPT_WASM_THREADS`, else the number of cores. */
+  threads?: number;
+}
+
+/** The wasm thread count asked for: the option, else `$DEPT_WASM_THREADS`, else one per core. */
+function wantedThreads(option: number | undefined): number {
+  if (option !== undefined) {
+    if (!Number.isInteger(option) || option < 1) throw new DeptError(`threads is ${option}, expected an integer ≥ 1`);
+    return option;
+  }
+  const env = process.env.DEPT_WASM_THREADS;
+  if (env !== undefined && env !== '') {
+    const n = Number(env);
+    if (!Number.isInteger(n) || n < 1) throw new DeptError(`DEPT_WASM_THREADS is "${env}", expected an integer ≥ 1`);
+    return n;
+  }
+  return Math.max(1, os.availableParallelism());
 }
 
 function parseBackendName(value: string, where: string): BackendName {
@@ -46,9 +68,11 @@ async function tryNodeBinding(name: 'node-gpu' | 'node'): Promise<void> {
   if (!(await tf.setBackend('tensorflow'))) throw new Error('setBackend("tensorflow") returned false');
 }
 
-async function tryWasm(): Promise<void> {
-  await import('@tensorflow/tfjs-backend-wasm');
-  if (!(await tf.setBackend('wasm'))) throw new Error('setBackend("wasm") returned false');
+let wasmThreads = 1;
+
+async function tryWasm(threads: number): Promise<void> {
+  const wasm = (await import('@tensorflow/tfjs-backend-wasm')) as unknown as WasmBackendModule;
+  wasmThreads = await setWasmBackendThreaded(tf, wasm, threads);
   registerMissingKernels('wasm');
 }
 
@@ -56,16 +80,20 @@ async function tryCpu(): Promise<void> {
   if (!(await tf.setBackend('cpu'))) throw new Error('setBackend("cpu") returned false');
 }
 
-async function activate(name: BackendName): Promise<void> {
+async function activate(name: BackendName, threads: number): Promise<void> {
   if (name === 'node-gpu' || name === 'node') return tryNodeBinding(name);
-  if (name === 'wasm') return tryWasm();
+  if (name === 'wasm') return tryWasm(threads);
   return tryCpu();
+}
+
+function threadsOf(name: BackendName): number {
+  return name === 'wasm' ? wasmThreads : name === 'cpu' ? 1 : 0;
 }
 
 function describe(name: BackendName): string {
   if (name === 'wasm') {
     const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
-    return `wasm (${simd ? 'SIMD' : 'no SIMD'}, 1 thread)`;
+    return `wasm (${simd ? 'SIMD' : 'no SIMD'}, ${wasmThreads} thread${wasmThreads === 1 ? '' : 's'})`;
   }
   if (name === 'node-gpu') return 'tfjs-node-gpu (CUDA)';
   if (name === 'node') return 'tfjs-node (libtensorflow, CPU)';
@@ -77,15 +105,15 @@ function describe(name: BackendName): string {
  * backend that fails to load is an error; in automatic mode failures fall through to the next backend.
  *
  * @example
- * const info = await initBackend();            // e.g. { name: 'wasm', description: 'wasm (SIMD, 1 thread)' }
+ * const info = await initBackend();            // e.g. { name: 'wasm', description: 'wasm (SIMD, 2 threads)' }
  * const cpu = await initBackend({ backend: 'cpu' }); // only before the first call; afterwards the choice is fixed
  */
 export async function initBackend(options: InitBackendOptions = {}): Promise<BackendInfo> {
   if (current) {
     const wanted = options.backend ?? (process.env.DEPT_BACKEND ? parseBackendName(process.env.DEPT_BACKEND, 'DEPT_BACKEND') : undefined);
     if (wanted && wanted !== current.name) {
-      await activate(wanted);
-      current = { name: wanted, tfName: tf.getBackend(), description: describe(wanted), skipped: [] };
+      await activate(wanted, wantedThreads(options.threads));
+      current = { name: wanted, tfName: tf.getBackend(), description: describe(wanted), threads: threadsOf(wanted), skipped: [] };
     }
     return current;
   }
@@ -94,12 +122,13 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     tf.env().set('PROD', true); // silences the "you are running TensorFlow.js in Node" banner
     const forced = options.backend ?? (process.env.DEPT_BACKEND ? parseBackendName(process.env.DEPT_BACKEND, 'DEPT_BACKEND') : undefined);
     const candidates: BackendName[] = forced ? [forced] : [...BACKEND_NAMES];
+    const threads = wantedThreads(options.threads);
     const skipped: { name: BackendName; reason: string }[] = [];
     for (const name of candidates) {
       try {
-        await activate(name);
+        await activate(name, threads);
         await tf.ready();
-        current = { name, tfName: tf.getBackend(), description: describe(name), skipped };
+        current = { name, tfName: tf.getBackend(), description: describe(name), threads: threadsOf(name), skipped };
         if (options.announce ?? true) process.stderr.write(`dept: backend ${current.description}\n`);
         return current;
       } catch (error) {
