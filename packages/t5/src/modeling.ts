@@ -55,12 +55,12 @@ export interface GenerateOptions {
 }
 
 interface LayerCache {
-  /** `[b, h, t, d_kv]` self-attention keys/values so far. */
-  selfK: tf.Tensor4D | null;
-  selfV: tf.Tensor4D | null;
-  /** `[b, h, enc_len, d_kv]` cross-attention keys/values (computed once). */
-  crossK: tf.Tensor4D;
-  crossV: tf.Tensor4D;
+  /** `[b·h, t, d_kv]` self-attention keys/values so far. */
+  selfK: tf.Tensor3D | null;
+  selfV: tf.Tensor3D | null;
+  /** `[b·h, d_kv, enc_len]` cross-attention keys, transposed, and `[b·h, enc_len, d_kv]` values (computed once). */
+  crossKT: tf.Tensor3D;
+  crossV: tf.Tensor3D;
 }
 
 /**
@@ -359,11 +359,7 @@ export class T5ForConditionalGeneration {
     const eos = this.config.eos_token_id;
     const prefix: number[][] = Array.from({ length: b }, () => [this.config.decoder_start_token_id]);
     const caches = useCache ? this.crossCaches(encoderHidden) : null;
-    const crossBiases = tf.tidy(() => {
-      const biases = this.biasesFor(this.extendedMask(encoderMask), b, 1, encoderHidden.shape[1]);
-      return biases.heads;
-    }).map((t) => tf.keep(t)) as tf.Tensor2D[];
-    const crossBias: HeadBiases = { heads: crossBiases, perExample: b > 1 };
+    const crossBias = tf.keep(this.extendedMask(encoderMask)); // [b, 1, 1, enc_len]
     try {
       for (let step = 0; step < maxNew; step++) {
         const next = tf.tidy(() => {
@@ -389,44 +385,65 @@ export class T5ForConditionalGeneration {
         if (stopAtEos && done.every(Boolean)) break;
       }
     } finally {
-      tf.dispose(crossBiases);
-      if (caches) for (const c of caches) for (const t of [c.selfK, c.selfV, c.crossK, c.crossV]) t?.dispose();
+      crossBias.dispose();
+      if (caches) for (const c of caches) for (const t of [c.selfK, c.selfV, c.crossKT, c.crossV]) t?.dispose();
     }
     return out;
+  }
+
+  /** `[b, len, h·d_kv]` → `[b·h, len, d_kv]`. */
+  private headRows(x: tf.Tensor): tf.Tensor3D {
+    const [b, len] = x.shape as [number, number, number];
+    return tf.reshape(this.splitHeads(x), [b * this.config.num_heads, len, this.config.d_kv]) as tf.Tensor3D;
   }
 
   private crossCaches(encoderHidden: tf.Tensor3D): LayerCache[] {
     return this.weights.decoder.blocks.map((block) => ({
       selfK: null,
       selfV: null,
-      crossK: tf.tidy(() => this.splitHeads(linear(encoderHidden, block.crossAttention.k))),
-      crossV: tf.tidy(() => this.splitHeads(linear(encoderHidden, block.crossAttention.v))),
+      crossKT: tf.tidy(() => tf.transpose(this.headRows(linear(encoderHidden, block.crossAttention.k)), [0, 2, 1]) as tf.Tensor3D),
+      crossV: tf.tidy(() => this.headRows(linear(encoderHidden, block.crossAttention.v))),
     }));
   }
 
+  /**
+   * Attention of one query position during cached decoding (no gradient): `q [b·h, 1, d_kv]` against keys given
+   * transposed, `kT [b·h, d_kv, k]`, and values `v [b·h, k, d_kv]`, with an additive bias broadcastable to
+   * `[b, h, 1, k]`. All heads go through one batched product each: per-head 2-D products of a single row cost
+   * more in per-call overhead (and in repacking keys and values every step) than they compute.
+   */
+  private attendOne(q: tf.Tensor3D, kT: tf.Tensor3D, v: tf.Tensor3D, bias: tf.Tensor, b: number, o: LinearWeight): tf.Tensor3D {
+    const h = this.config.num_heads;
+    const k = kT.shape[2];
+    const scores = tf.add(tf.reshape(tf.matMul(q, kT), [b, h, 1, k]), bias);
+    const probs = tf.reshape(tf.softmax(scores, -1), [b * h, 1, k]) as tf.Tensor3D;
+    const out = tf.reshape(tf.matMul(probs, v), [b, h, 1, this.config.d_kv]) as tf.Tensor4D;
+    return linear(this.mergeHeads(out), o) as tf.Tensor3D;
+  }
+
   /** One cached decoder step for query position `position`: ids `[b, 1]` → logits `[b, vocab]`. */
-  private decodeStep(ids: tf.Tensor2D, position: number, caches: LayerCache[], crossBias: HeadBiases): tf.Tensor2D {
+  private decodeStep(ids: tf.Tensor2D, position: number, caches: LayerCache[], crossBias: tf.Tensor4D): tf.Tensor2D {
     const cfg = this.config;
     const b = ids.shape[0];
     const first = this.weights.decoder.blocks[0]?.selfAttention.relativeAttentionBias;
-    const selfBias = this.biasesFor(first ? this.positionBias(first, 1, position + 1, false, position) : tf.zeros([1, 1, 1, position + 1]), b, 1, position + 1);
+    const selfBias = first ? this.positionBias(first, 1, position + 1, false, position) : tf.zeros([1, 1, 1, position + 1]);
     let h: tf.Tensor = this.embed(ids);
     this.weights.decoder.blocks.forEach((block, layer) => {
       const cache = caches[layer] as LayerCache;
       const normed = rmsNorm(h, block.selfAttentionNorm, cfg.layer_norm_epsilon);
       const a = block.selfAttention;
-      const kNew = this.splitHeads(linear(normed, a.k));
-      const vNew = this.splitHeads(linear(normed, a.v));
-      const k = cache.selfK ? tf.concat([cache.selfK, kNew], 2) : kNew;
-      const v = cache.selfV ? tf.concat([cache.selfV, vNew], 2) : vNew;
+      const kNew = this.headRows(linear(normed, a.k));
+      const vNew = this.headRows(linear(normed, a.v));
+      const k = cache.selfK ? tf.concat([cache.selfK, kNew], 1) : kNew;
+      const v = cache.selfV ? tf.concat([cache.selfV, vNew], 1) : vNew;
       cache.selfK?.dispose();
       cache.selfV?.dispose();
-      cache.selfK = tf.keep(k as tf.Tensor4D);
-      cache.selfV = tf.keep(v as tf.Tensor4D);
-      h = tf.add(h, this.attend(this.splitHeads(linear(normed, a.q)), cache.selfK, cache.selfV, selfBias, a.o));
+      cache.selfK = tf.keep(k as tf.Tensor3D);
+      cache.selfV = tf.keep(v as tf.Tensor3D);
+      h = tf.add(h, this.attendOne(this.headRows(linear(normed, a.q)), tf.transpose(cache.selfK, [0, 2, 1]) as tf.Tensor3D, cache.selfV, selfBias, b, a.o));
       const crossIn = rmsNorm(h, block.crossAttentionNorm, cfg.layer_norm_epsilon);
       const c = block.crossAttention;
-      h = tf.add(h, this.attend(this.splitHeads(linear(crossIn, c.q)), cache.crossK, cache.crossV, crossBias, c.o));
+      h = tf.add(h, this.attendOne(this.headRows(linear(crossIn, c.q)), cache.crossKT, cache.crossV, crossBias, b, c.o));
       const ffIn = rmsNorm(h, block.feedForwardNorm, cfg.layer_norm_epsilon);
       h = tf.add(h, this.feedForward(ffIn, block.feedForward));
     });

@@ -311,6 +311,24 @@ describe('decoding and memory', () => {
     tf.dispose([ids, mask, enc]);
   });
 
+  it('batched greedy decoding (cached and full) masks padding: each row equals that row decoded alone without it', async () => {
+    // Encoder states with large values at the padded positions, so attending to them would change the outputs.
+    const lengths = [5, 2, 4];
+    const rows = lengths.map((len, r) => Array.from({ length: 6 }, (_, t) => Array.from({ length: config.d_model }, (_, j) => (t < len ? Math.sin(1 + r * 7 + t * 3 + j) : 50 * Math.cos(r + t + j)))));
+    const enc = tf.tensor3d(rows);
+    const mask = tf.tensor2d(lengths.map((len) => Array.from({ length: 6 }, (_, t) => (t < len ? 1 : 0))));
+    const cached = await model.generate(enc, mask, { maxNewTokens: 8, stopAtEos: false });
+    const full = await model.generate(enc, mask, { maxNewTokens: 8, stopAtEos: false, useCache: false });
+    for (const [r, len] of lengths.entries()) {
+      const alone = tf.tensor3d([rows[r]!.slice(0, len)]);
+      const single = await model.generate(alone, tf.ones([1, len]) as tf.Tensor2D, { maxNewTokens: 8, stopAtEos: false });
+      expect(cached[r]).toEqual(single[0]);
+      expect(full[r]).toEqual(single[0]);
+      alone.dispose();
+    }
+    tf.dispose([enc, mask]);
+  });
+
   it('keeps the tensor count flat across 20 training-style steps', async () => {
     const prompt = tf.variable(tf.randomNormal([3, config.d_model], 0, 1, 'float32', 1));
     const optimizer = tf.train.adam(0.01);
