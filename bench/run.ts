@@ -1,12 +1,13 @@
 /**
- * `npm run bench [-- --json] [-- --quick]`: DePT's savings against vanilla prompt tuning, measured, and how close
+ * `npm run bench [-- --json] [-- --quick] [-- --reps=N] [-- --shape=t5-base]`: DePT's savings against vanilla prompt tuning, measured, and how close
  * the training step runs to the backend's own matMul rate. Random weights (numbers are timings, not results).
  *
  * For each model shape (t5-small, batch 8; t5-base, batch 2; s = 256):
  * - one training step (forward + backward to P, A, B + the AdamW update on the host) for vanilla prompt tuning
- *   (100 tokens) and DePT (m 60, r 30; m 40, r 45): median wall time of several steps, and the step's peak tensor
+ *   (100 tokens) and DePT (m 60, r 30; m 40, r 45): median wall time of 5 interleaved steps each, and the step's peak tensor
  *   memory above the frozen weights (tfjs's own accounting, `tf.profile().peakBytes` minus the bytes held before);
- * - the DePT / PT ratios of time and memory, beside the ratio predicted by counting FLOPs;
+ * - the DePT / PT ratios of time (the median of the ratios of steps taken side by side) and memory, beside the ratio
+ *   predicted by counting FLOPs;
  * - the step's effective GFLOP/s (analytic FLOPs / time) and the backend's best 2-D matMul rate on
  *   [1024, 512] × [512, 2048], measured in the same process;
  * - evaluation throughput (examples/s): greedy generation of 20 tokens with and without the key/value cache, and
@@ -23,7 +24,10 @@ import { adamwUpdate, clipGradNorm, HF_ADAMW_DEFAULTS } from '@dept/train';
 const args = new Set(process.argv.slice(2));
 const JSON_OUT = args.has('--json');
 const QUICK = args.has('--quick');
-const REPS = QUICK ? 2 : 3;
+const repsArg = process.argv.find((a) => a.startsWith('--reps='));
+/** Timed steps per configuration (the median is reported); `--reps=N` overrides. */
+const REPS = repsArg ? Math.max(1, Number(repsArg.slice('--reps='.length))) : QUICK ? 2 : 5;
+const shapeArg = process.argv.find((a) => a.startsWith('--shape='));
 const microArg = process.argv.find((a) => a.startsWith('--micro='));
 /** Rows per micro-batch (the wasm heap is at most 4 GiB); `--micro=N` overrides. */
 let MICRO = microArg ? Number(microArg.slice('--micro='.length)) : 0;
@@ -49,6 +53,11 @@ export function stepFlops(config: T5Config, b: number, encLen: number, tgtLen: n
   return linear * 2 + attention * 3;
 }
 
+/** The median of the ratios of steps taken side by side (rep i of `a` over rep i of `b`): robust to drifting load. */
+function pairedRatio(a: StepResult, b: StepResult): number {
+  return median(a.step_times_s.map((t, i) => t / (b.step_times_s[i] as number)));
+}
+
 function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
@@ -59,7 +68,9 @@ function matmulRate(): number {
   const a = tf.randomUniform([1024, 512]) as tf.Tensor2D;
   const w = tf.randomUniform([512, 2048]) as tf.Tensor2D;
   let best = 0;
-  for (let i = 0; i < 6; i++) {
+  // 20 products: V8 runs wasm on its baseline compiler until the hot functions tier up (about 0.5 s, in every
+  // worker thread), so the first few are slow.
+  for (let i = 0; i < 20; i++) {
     const t0 = performance.now();
     const c = tf.matMul(a, w);
     c.dataSync();
@@ -71,7 +82,7 @@ function matmulRate(): number {
   return best;
 }
 
-interface StepResult { step_s: number; peak_mb: number; flops: number; gflops: number }
+interface StepResult { step_s: number; step_times_s: number[]; peak_mb: number; flops: number; gflops: number }
 
 /** One full training step of a prompt: loss, gradients, clipping and AdamW on the host. */
 async function trainingStep(model: T5ForConditionalGeneration, prompt: DecomposedPrompt, batch: { ids: tf.Tensor2D; mask: tf.Tensor2D; labels: tf.Tensor2D }, rng: Rng, moments: { m: Float32Array; v: Float32Array }[], t: number): Promise<void> {
@@ -124,8 +135,8 @@ function makeBatch(b: number, s: number, tgt: number): { ids: tf.Tensor2D; mask:
 
 /**
  * Step time and peak memory of several prompt configurations on one model. The configurations' timed steps are
- * interleaved (A B C, A B C, ...) so a change in the machine's load during the run falls on all of them alike and
- * their ratios stay fair; each figure is the median of its REPS steps after one warm-up step.
+ * interleaved (A B C, C B A, ...) so a change in the machine's load during the run falls on all of them alike;
+ * each time is the median of its REPS steps after one warm-up step.
  */
 async function measureSteps(model: T5ForConditionalGeneration, configs: { m: number; r: number }[], b: number, s: number): Promise<StepResult[]> {
   const runs = configs.map(({ m, r }) => {
@@ -138,7 +149,8 @@ async function measureSteps(model: T5ForConditionalGeneration, configs: { m: num
   const step = (run: (typeof runs)[number]) => trainingStep(model, run.prompt, batch, run.rng, run.moments, run.t++);
   for (const run of runs) await step(run); // warm-up
   for (let i = 0; i < REPS; i++) {
-    for (const run of runs) {
+    // A B C, then C B A, ...: a load that drifts during the run biases no configuration.
+    for (const run of i % 2 === 0 ? runs : [...runs].reverse()) {
       const t0 = performance.now();
       await step(run);
       run.times.push((performance.now() - t0) / 1000);
@@ -152,7 +164,7 @@ async function measureSteps(model: T5ForConditionalGeneration, configs: { m: num
     });
     const flops = stepFlops(model.config, b, run.m + s, 2);
     const stepS = median(run.times);
-    results.push({ step_s: stepS, peak_mb: (info.peakBytes - before) / 2 ** 20, flops, gflops: flops / stepS / 1e9 });
+    results.push({ step_s: stepS, step_times_s: run.times, peak_mb: (info.peakBytes - before) / 2 ** 20, flops, gflops: flops / stepS / 1e9 });
     run.prompt.dispose();
   }
   tf.dispose([batch.ids, batch.mask, batch.labels]);
@@ -187,7 +199,8 @@ async function main(): Promise<void> {
   log(`backend: ${backend.description}; random weights (timings only)`);
   const matmul_gflops = matmulRate();
   log(`best 2-D matMul [1024,512]x[512,2048]: ${matmul_gflops.toFixed(1)} GFLOP/s`);
-  const shapes = QUICK ? [{ name: 't5-small', b: 8, micro: 4 }] : [{ name: 't5-small', b: 8, micro: 4 }, { name: 't5-base', b: 2, micro: 1 }];
+  const allShapes = [{ name: 't5-small', b: 8, micro: 4 }, { name: 't5-base', b: 2, micro: 1 }];
+  const shapes = shapeArg ? allShapes.filter((x) => x.name === shapeArg.slice('--shape='.length)) : QUICK ? allShapes.slice(0, 1) : allShapes;
   const s = 256;
   const results: Record<string, unknown> = { backend: backend.name, random_weights: true, matmul_gflops, s };
   for (const shape of shapes) {
@@ -205,8 +218,9 @@ async function main(): Promise<void> {
       pt_step_s: pt.step_s,
       dept_step_s: dept.step_s,
       dept40_step_s: dept40.step_s,
-      dept_pt_time_ratio: dept.step_s / pt.step_s,
-      dept40_pt_time_ratio: dept40.step_s / pt.step_s,
+      step_times_s: { pt: pt.step_times_s, dept: dept.step_times_s, dept40: dept40.step_times_s },
+      dept_pt_time_ratio: pairedRatio(dept, pt),
+      dept40_pt_time_ratio: pairedRatio(dept40, pt),
       flop_ratio: dept.flops / pt.flops,
       flop_ratio_m40: dept40.flops / pt.flops,
       pt_peak_mb: pt.peak_mb,
