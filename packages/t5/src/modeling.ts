@@ -6,7 +6,7 @@
 import { tf, type LinearWeight, linear, Rng } from '@dept/tensor';
 import type { T5Config } from './config.ts';
 import { bucketTable } from './buckets.ts';
-import { attentionCore, dropoutMultiplier, headBiases, type HeadBiases } from './attention.ts';
+import { attentionCore, dropoutMultiplier } from './attention.ts';
 import type { FeedForwardWeights, T5Weights } from './weights.ts';
 import { disposeT5Weights } from './weights.ts';
 
@@ -207,17 +207,16 @@ export class T5ForConditionalGeneration {
   }
 
   /** Scale-free T5 attention over precomputed heads, with per-head additive biases. */
-  private attend(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, biases: HeadBiases, o: LinearWeight, drop?: DropoutContext): tf.Tensor3D {
+  private attend(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, bias: tf.Tensor4D, o: LinearWeight, drop?: DropoutContext): tf.Tensor3D {
     const [b, h] = q.shape;
     const dropout = drop && drop.rate > 0 ? { rate: drop.rate, seeds: Array.from({ length: b * h }, () => drop.rng.uint32()) } : null;
-    return linear(this.mergeHeads(attentionCore(q, k, v, biases, dropout)), o) as tf.Tensor3D;
+    return linear(this.mergeHeads(attentionCore(q, k, v, bias, dropout)), o) as tf.Tensor3D;
   }
 
-  /** Per-head biases of an additive bias broadcastable to `[b, h, q, k]`. */
-  private biasesFor(bias: tf.Tensor, b: number, q: number, k: number): HeadBiases {
-    const h = this.config.num_heads;
+  /** An additive bias broadcastable to `[b, h, q, k]`, made `[b or 1, h, q, k]` once per pass for all layers. */
+  private biasesFor(bias: tf.Tensor, b: number, q: number, k: number): tf.Tensor4D {
     const batch = bias.shape[0] === 1 ? 1 : b;
-    return headBiases(tf.broadcastTo(bias, [batch, h, q, k]) as tf.Tensor4D);
+    return tf.broadcastTo(bias, [batch, this.config.num_heads, q, k]) as tf.Tensor4D;
   }
 
   private feedForward(x: tf.Tensor, ff: FeedForwardWeights, drop?: DropoutContext): tf.Tensor {
