@@ -8,7 +8,8 @@
 export { type T5Config, parseT5Config, t5ConfigToJson, t5ConfigJsonText, T5_PRESETS, presetConfig } from './config.ts';
 export { relativePositionBucket, bucketTable } from './buckets.ts';
 export {
-  type T5Weights, expectedTensorShapes, validateCheckpoint, buildT5Weights, disposeT5Weights, randomT5Tensors,
+  type T5Weights, type BuildWeightsOptions, BOTH_LAYOUTS_MAX_BYTES, expectedTensorShapes, validateCheckpoint, buildT5Weights, disposeT5Weights,
+  randomT5Tensors,
 } from './weights.ts';
 export {
   T5ForConditionalGeneration, type DropoutContext, type T5ForwardInputs, type T5ForwardOutputs, type GenerateOptions,

@@ -114,17 +114,44 @@ export function validateCheckpoint(config: T5Config, tensors: ReadonlyMap<string
 }
 
 /**
+ * The most bytes of extra `[out, in]` weight copies kept for the backward pass (see {@link buildT5Weights}): 256 MiB,
+ * so t5-small (88 MB) keeps them and t5-base (396 MB) does not, within the wasm heap's 4 GiB.
+ */
+export const BOTH_LAYOUTS_MAX_BYTES = 2 ** 28;
+
+/** Options of {@link buildT5Weights}. */
+export interface BuildWeightsOptions {
+  /**
+   * Keep the `[out, in]` layout too for the weights whose backward product has many rows (the encoder's, and the
+   * decoder's cross-attention keys and values, which see every encoder position), so the backward pass needs no
+   * transposed or repacked weight. Default: when those copies take at most {@link BOTH_LAYOUTS_MAX_BYTES}.
+   */
+  keepBothLayouts?: boolean;
+}
+
+/** Float32 bytes of the weights that {@link BuildWeightsOptions.keepBothLayouts} would copy. */
+function bothLayoutsBytes(config: T5Config): number {
+  const inner = config.num_heads * config.d_kv;
+  const ff = (config.is_gated_act ? 3 : 2) * config.d_model * config.d_ff;
+  const encoder = config.num_layers * (4 * config.d_model * inner + ff);
+  const cross = config.num_decoder_layers * 2 * config.d_model * inner;
+  return 4 * (encoder + cross);
+}
+
+/**
  * Builds the tfjs weights from validated host tensors. The caller owns the result (see {@link disposeT5Weights}).
  *
  * @example
  * const weights = buildT5Weights(config, tensors, 'tiny/model.safetensors');
  */
-export function buildT5Weights(config: T5Config, tensors: ReadonlyMap<string, HostTensor>, where: string): T5Weights {
+export function buildT5Weights(config: T5Config, tensors: ReadonlyMap<string, HostTensor>, where: string, options: BuildWeightsOptions = {}): T5Weights {
   validateCheckpoint(config, tensors, where);
+  const both = options.keepBothLayouts ?? bothLayoutsBytes(config) <= BOTH_LAYOUTS_MAX_BYTES;
   const get = (name: string): HostTensor => tensors.get(name) as HostTensor;
   const t2 = (name: string) => tf.tensor2d(get(name).data, get(name).shape as [number, number]);
   const t1 = (name: string) => tf.tensor1d(get(name).data);
-  const lin = (name: string) => linearWeight(t2(name));
+  const manyRows = (name: string) => name.startsWith('encoder.') || /\.EncDecAttention\.[kv]\.weight$/.test(name);
+  const lin = (name: string) => linearWeight(t2(name), { keepOriginal: both && manyRows(name) });
   const attention = (prefix: string, withBias: boolean): AttentionWeights => ({
     q: lin(`${prefix}.q.weight`),
     k: lin(`${prefix}.k.weight`),

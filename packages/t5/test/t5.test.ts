@@ -203,14 +203,16 @@ describe('gated-gelu, untied models (v1.1 / flan) against the float64 reference'
     tf.dispose([out.loss, out.logits, out.encoderLastHiddenState]);
   });
 
-  it('has gradients equal to float64 central differences of the reference', async () => {
+  it.each([true, false])('has gradients equal to float64 central differences of the reference (both weight layouts kept: %s)', async (both) => {
+    const m = both ? model : new T5ForConditionalGeneration(config, buildT5Weights(config, tensors, 'random', { keepBothLayouts: false }));
     const x = tf.variable(tf.tensor3d([embeds]));
-    const { grads } = tf.variableGrads(() => model.forward({
+    const { grads } = tf.variableGrads(() => m.forward({
       inputsEmbeds: x as unknown as tf.Tensor3D,
       attentionMask: tf.tensor2d([mask]),
       labels: tf.tensor2d([labels], undefined, 'int32'),
     }).loss, [x]);
     const analytic = await grads[x.name]!.data();
+    if (!both) m.dispose();
     const loss = (e: number[][]) => {
       const r = referenceForward(config as unknown as RefConfig, tensors, e, mask, labels);
       return r.nll / r.count;

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, linear, linearWeight, Rng, tf } from '@dept/tensor';
+import { disposeLinearWeight, initBackend, linear, linearWeight, Rng, tf } from '@dept/tensor';
 
 /** float64 `a [n, k] @ b [k, m]` by hand. */
 function matmul64(a: number[], b: number[], n: number, k: number, m: number): number[] {
@@ -17,15 +17,17 @@ describe.each(['wasm', 'cpu'] as const)('linear on %s: x @ Wᵀ and its input gr
     await initBackend({ backend, announce: false });
   });
 
-  // in 8, out 6: the input gradient is computed "flipped" for n ≤ 4 rows and "direct" above (see linearWeight).
-  it.each([1, 2, 4, 5, 9, 40])('n = %i rows: value and dx = dy @ W match a float64 hand computation (1e-5)', (n) => {
+  // in 8, out 6: the input gradient is "flipped" for n ≤ 4 rows and "direct" above, unless W [out, in] is kept.
+  it.each([
+    [1, false], [2, false], [4, false], [5, false], [9, false], [40, false], [2, true], [40, true],
+  ] as const)('n = %i rows (W kept: %s): value and dx = dy @ W match a float64 hand computation (1e-5)', (n, keepOriginal) => {
     const rng = new Rng(11 + n);
     const inDim = 8;
     const outDim = 6;
     const w = Array.from({ length: outDim * inDim }, () => rng.uniform(-1, 1)); // [out, in]
     const x = Array.from({ length: n * inDim }, () => rng.uniform(-1, 1));
     const r = Array.from({ length: n * outDim }, () => rng.uniform(-1, 1)); // upstream gradient dy
-    const weight = linearWeight(tf.tensor2d(w, [outDim, inDim]));
+    const weight = linearWeight(tf.tensor2d(w, [outDim, inDim]), { keepOriginal });
     const wT = Array.from({ length: inDim * outDim }, (_, i) => w[(i % outDim) * inDim + Math.floor(i / outDim)]!);
     const { y, dx } = tf.tidy(() => {
       const xt = tf.tensor2d(x, [n, inDim]);
@@ -39,6 +41,7 @@ describe.each(['wasm', 'cpu'] as const)('linear on %s: x @ Wᵀ and its input gr
     const dxWant = matmul64(r, w, n, outDim, inDim);
     Array.from(y.dataSync()).forEach((v, i) => expect(Math.abs(v - yWant[i]!)).toBeLessThan(1e-5));
     Array.from(dx.dataSync()).forEach((v, i) => expect(Math.abs(v - dxWant[i]!)).toBeLessThan(1e-5));
-    tf.dispose([y, dx, weight.wT]);
+    tf.dispose([y, dx]);
+    disposeLinearWeight(weight);
   });
 });
