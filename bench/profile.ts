@@ -11,7 +11,7 @@ import { benchTensors } from './weights.ts';
 
 const name = process.argv[2] ?? 't5-base';
 const b = Number(process.argv[3] ?? 1);
-const s = 256;
+const s = Number(process.env.PROFILE_S ?? 256);
 await initBackend();
 const config = presetConfig(name);
 const model = new T5ForConditionalGeneration(config, buildT5Weights(config, benchTensors(config, 1), 'bench'));

@@ -242,11 +242,17 @@ async function main(): Promise<void> {
     log(`  eval (decoding only): greedy+cache ${ev.greedy_cache.toFixed(1)} ex/s, greedy without cache ${ev.greedy_no_cache.toFixed(1)} ex/s (${(ev.greedy_cache / ev.greedy_no_cache).toFixed(1)}x), label scoring ${ev.score.toFixed(1)} ex/s`);
     if (shape.name === 't5-small' && !QUICK) {
       const scaling: Record<string, number> = {};
+      const micro = MICRO;
       for (const len of [128, 256, 512]) {
+        // The same batch of 8; at s 512 in micro-batches of half the size, which keeps the step well inside the
+        // 4 GiB wasm heap (4 × 572 positions with dropout reaches its edge).
+        MICRO = len > 256 ? Math.max(1, Math.floor((micro * 256) / len)) : micro;
         const r = len === 256 ? dept : ((await measureSteps(model, [{ m: 60, r: 30 }], shape.b, len))[0] as StepResult);
         scaling[`s${len}_step_s`] = r.step_s;
-        log(`  DePT m 60 r 30, s ${len}: ${r.step_s.toFixed(2)} s/step`);
+        scaling[`s${len}_micro_batch`] = MICRO;
+        log(`  DePT m 60 r 30, s ${len} (micro-batches of ${MICRO}): ${r.step_s.toFixed(2)} s/step`);
       }
+      MICRO = micro;
       entry.scaling = scaling;
     }
     results[shape.name] = entry;
