@@ -206,7 +206,7 @@ export class T5ForConditionalGeneration {
     return tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [b, len, h * dk]) as tf.Tensor3D;
   }
 
-  /** Scale-free T5 attention over precomputed heads, with per-head additive biases. */
+  /** Scale-free T5 attention over precomputed heads, with an additive bias `[b or 1, h, q, k]`. */
   private attend(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, bias: tf.Tensor4D, o: LinearWeight, drop?: DropoutContext): tf.Tensor3D {
     const [b, h] = q.shape;
     const dropout = drop && drop.rate > 0 ? { rate: drop.rate, seeds: Array.from({ length: b * h }, () => drop.rng.uint32()) } : null;
@@ -358,7 +358,7 @@ export class T5ForConditionalGeneration {
     const eos = this.config.eos_token_id;
     const prefix: number[][] = Array.from({ length: b }, () => [this.config.decoder_start_token_id]);
     const caches = useCache ? this.crossCaches(encoderHidden) : null;
-    const crossBias = tf.keep(this.extendedMask(encoderMask)); // [b, 1, 1, enc_len]
+    const crossBias = tf.tidy(() => this.extendedMask(encoderMask)); // [b, 1, 1, enc_len]
     try {
       for (let step = 0; step < maxNew; step++) {
         const next = tf.tidy(() => {

@@ -302,8 +302,12 @@ describe('decoding and memory', () => {
     const ids = tf.tensor2d([[5, 6, 7, 8, 1, 0], [9, 10, 1, 0, 0, 0]], undefined, 'int32');
     const mask = tf.tensor2d([[1, 1, 1, 1, 1, 0], [1, 1, 1, 0, 0, 0]]);
     const enc = model.encode(model.embed(ids), mask);
+    await model.generate(enc, mask, { maxNewTokens: 12 });
+    await model.generate(enc, mask, { maxNewTokens: 12, useCache: false }); // fills the position-bias cache
+    const before = tf.memory().numTensors;
     const cached = await model.generate(enc, mask, { maxNewTokens: 12 });
     const full = await model.generate(enc, mask, { maxNewTokens: 12, useCache: false });
+    expect(tf.memory().numTensors).toBe(before); // generation leaves no tensor behind
     expect(cached).toEqual(full);
     for (const row of cached) {
       const eos = row.indexOf(1);
