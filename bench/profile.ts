@@ -6,8 +6,7 @@
  */
 import { Rng, initBackend, tf } from '@dept/tensor';
 import { T5ForConditionalGeneration, buildT5Weights, presetConfig } from '@dept/t5';
-import { DecomposedPrompt, kaimingUniformA } from '@dept/prompt';
-import { benchTensors } from './weights.ts';
+import { benchTensors, makePrompt } from './weights.ts';
 
 const name = process.argv[2] ?? 't5-base';
 const b = Number(process.argv[3] ?? 1);
@@ -15,20 +14,12 @@ const s = Number(process.env.PROFILE_S ?? 256);
 await initBackend();
 const config = presetConfig(name);
 const model = new T5ForConditionalGeneration(config, buildT5Weights(config, benchTensors(config, 1), 'bench'));
-function makePrompt(m: number, r: number, rng: Rng) {
-  const d = config.d_model;
-  return DecomposedPrompt.fromHost({ num_virtual_tokens: m, token_dim: d, max_length: s, r, lora_alpha: 8 }, {
-    prompt_embeddings: { data: Float32Array.from({ length: m * d }, () => rng.uniform(-0.5, 0.5)), shape: [m, d] },
-    lora_embedding_A: r > 0 ? kaimingUniformA(s, r, rng) : null,
-    lora_embedding_B: r > 0 ? { data: new Float32Array(r * d).fill(0.001), shape: [r, d] } : null,
-  });
-}
 const ids = tf.tensor2d(Array.from({ length: b }, () => Array.from({ length: s }, (_, j) => (j < 204 ? 5 + j : 0))), undefined, 'int32');
 const mask = tf.cast(tf.notEqual(ids, 0), 'float32') as tf.Tensor2D;
 const labels = tf.tensor2d(Array.from({ length: b }, () => [100, 1]), undefined, 'int32');
 for (const [m, r] of [[100, 0], [60, 30]] as const) {
   const rng = new Rng(1);
-  const prompt = makePrompt(m, r, rng);
+  const prompt = makePrompt(config, m, r, s, rng);
   const vars = prompt.variables();
   const step = () => tf.tidy(() => {
     const embeds = model.embed(ids);

@@ -1,6 +1,7 @@
-/** Random frozen weights for the benchmarks (timings only; the values do not matter). */
-import type { HostTensor } from '@dept/tensor';
+/** Random frozen weights and prompts for the benchmarks (timings only; the values do not matter). */
+import type { HostTensor, Rng } from '@dept/tensor';
 import { expectedTensorShapes, type T5Config } from '@dept/t5';
+import { DecomposedPrompt, kaimingUniformA } from '@dept/prompt';
 
 /** Random frozen weights, filled fast (xorshift; the values do not matter for timing). */
 export function benchTensors(config: T5Config, seed: number): Map<string, HostTensor> {
@@ -19,3 +20,13 @@ export function benchTensors(config: T5Config, seed: number): Map<string, HostTe
   return out;
 }
 
+
+/** A random decomposed prompt: P [m, d], kaiming A [s, r], a small constant B [r, d] (r = 0: vanilla prompt tuning). */
+export function makePrompt(config: T5Config, m: number, r: number, s: number, rng: Rng): DecomposedPrompt {
+  const d = config.d_model;
+  return DecomposedPrompt.fromHost({ num_virtual_tokens: m, token_dim: d, max_length: s, r, lora_alpha: 8 }, {
+    prompt_embeddings: { data: Float32Array.from({ length: m * d }, () => rng.uniform(-0.5, 0.5)), shape: [m, d] },
+    lora_embedding_A: r > 0 ? kaimingUniformA(s, r, rng) : null,
+    lora_embedding_B: r > 0 ? { data: new Float32Array(r * d).fill(0.001), shape: [r, d] } : null,
+  });
+}

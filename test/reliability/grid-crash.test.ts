@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Rng } from '@dept/tensor';
-import { HostileCounter, remove, runDept, spawnDept, spawnDeptSync, tempDir } from './helpers.ts';
+import { HostileCounter, killAtRandom, remove, runDept, spawnDept, spawnDeptSync, tempDir } from './helpers.ts';
 import { bankBytes, checkRunFolder, stableResults } from './runs.ts';
 
 /** SIGKILLs of the grid (the training loop next door does at least 20 more). */
@@ -69,12 +69,8 @@ describe('dept fewshot killed and resumed', () => {
     const log: string[] = [];
     while (kills < KILLS) {
       const child = spawnDept(gridArgs(out, model, '--verbose'));
-      await child.waitFor(/backend/).catch(() => undefined);
-      const delay = rng.uniform(0, 1.5) * 1000;
-      const timer = setTimeout(() => child.child.kill('SIGKILL'), delay);
-      const { status, signal } = await child.exited;
-      clearTimeout(timer);
-      if (signal === 'SIGKILL') {
+      const { killed, status, signal, delay } = await killAtRandom(child, rng, 1.5);
+      if (killed) {
         kills += 1;
         hostile.add(1);
       } else {

@@ -68,6 +68,19 @@ export interface DeptChild {
   waitFor: (re: RegExp) => Promise<void>;
 }
 
+/**
+ * Waits until the child's backend is up, then SIGKILLs it after a random delay in [0, windowSeconds) s drawn from
+ * `rng`; resolves with whether the kill landed (else the status it exited with by itself), the signal and the delay in ms.
+ */
+export async function killAtRandom(child: DeptChild, rng: { uniform(lo: number, hi: number): number }, windowSeconds: number): Promise<{ killed: boolean; status: number | null; signal: NodeJS.Signals | null; delay: number }> {
+  await child.waitFor(/dept: backend /).catch(() => undefined);
+  const delay = rng.uniform(0, windowSeconds) * 1000;
+  const timer = setTimeout(() => child.child.kill('SIGKILL'), delay);
+  const { status, signal } = await child.exited;
+  clearTimeout(timer);
+  return { killed: signal === 'SIGKILL', status, signal, delay };
+}
+
 /** Starts `dept` as a child process. */
 export function spawnDept(args: string[], opts: { cwd?: string } = {}): DeptChild {
   const child = spawn(process.execPath, [DEPT_BIN, ...args], {

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng, writeSafetensors } from '@dept/tensor';
 import { presetConfig, writeRandomT5 } from '@dept/t5';
 import { readBank } from '@dept/prompt';
-import { HostileCounter, expectRefusal, put, rawSafetensors, remove, runDept, spawnDept, spawnDeptSync, tempDir } from './helpers.ts';
+import { HostileCounter, expectRefusal, killAtRandom, put, rawSafetensors, remove, runDept, spawnDept, spawnDeptSync, tempDir } from './helpers.ts';
 import { bankBytes, checkRunFolder, stableResults } from './runs.ts';
 
 /** SIGKILLs in the crash loop (at least 20; `DEPT_RELIABILITY_KILLS` raises it for longer soaks). */
@@ -147,12 +147,8 @@ describe('dept train as a process', () => {
     };
     while (kills < KILLS) {
       const child = spawnDept(trainArgs(out, ...(mode ? [mode] : []), '--verbose'));
-      await child.waitFor(/dept: backend /).catch(() => undefined);
-      const delay = rng.uniform(0, window) * 1000;
-      const timer = setTimeout(() => child.child.kill('SIGKILL'), delay);
-      const { status, signal } = await child.exited;
-      clearTimeout(timer);
-      if (signal === 'SIGKILL') {
+      const { killed, status, signal, delay } = await killAtRandom(child, rng, window);
+      if (killed) {
         kills += 1;
         hostile.add(1);
       } else {
