@@ -2,12 +2,14 @@
  * T5's attention core on the fast path. tfjs's wasm backend runs only untransposed 2-D matMuls on XNNPACK; batched
  * or transposed products fall to a plain loop about 15× slower. So the products are computed head by head, each a
  * 2-D matMul against an explicitly transposed operand (all heads transposed in one call), in the forward pass and in
- * the custom gradient; everything elementwise runs once over all heads. No 1/√d_kv scaling (T5 has none).
+ * the custom gradient; everything elementwise runs once over all heads. Products with only a few output rows per head
+ * (the decoder's target tokens) run as one batched product instead, where per-head calls would cost more than the
+ * arithmetic. No 1/√d_kv scaling (T5 has none).
  *
  *   S = Q Kᵀ + bias,  P = softmax(S),  P̃ = P ⊙ M (dropout),  O = P̃ V
  *   dV = P̃ᵀ dO,  dP̃ = dO Vᵀ,  dP = dP̃ ⊙ M,  dS = P ⊙ (dP − Σ_k dP ⊙ P),  dQ = dS K,  dK = dSᵀ Q
  */
-import { tf } from '@dept/tensor';
+import { float32TensorFilled, tf } from '@dept/tensor';
 
 /** Dropout on attention weights: the rate and the seeds of each head's mask (drawn by the caller). */
 export interface AttentionDropout {
@@ -36,32 +38,67 @@ function transposeLast(x: tf.Tensor4D): tf.Tensor4D {
 /** The dropout multipliers of all heads `[b, h, q, k]`, head i drawn from `seeds[i]` (see {@link dropoutMultiplier}). */
 function headMasks(b: number, h: number, q: number, k: number, dropout: AttentionDropout): tf.Tensor4D {
   const size = q * k;
-  const values = new Float32Array(b * h * size);
-  for (let i = 0; i < b * h; i++) fillDropout(values.subarray(i * size, (i + 1) * size), dropout.rate, dropout.seeds[i] as number);
-  return tf.tensor4d(values, [b, h, q, k]);
+  return float32TensorFilled([b, h, q, k], (values) => {
+    for (let i = 0; i < b * h; i++) fillDropout(values.subarray(i * size, (i + 1) * size), dropout.rate, dropout.seeds[i] as number);
+  }) as tf.Tensor4D;
+}
+
+/**
+ * Products with at most this many output rows per head run as one batched matMul over all heads instead of one 2-D
+ * matMul per head. The batched form falls to the wasm backend's plain loop (single-threaded, ~1 GFLOP/s), but for
+ * a handful of rows (the decoder's target tokens in training) its total work is tiny, while each per-head product
+ * costs a kernel call, a hand-off to the thread pool and its share of the unstack and concat around it.
+ */
+export const SMALL_PRODUCT_ROWS = 8;
+
+/**
+ * `x_i @ y_i` for every head i, optionally transposing either side: `[b, h, n, k] × [b, h, k, m] → [b, h, n, m]`.
+ * Few output rows: one batched matMul (transposes folded into it). Otherwise one untransposed 2-D matMul per head
+ * (XNNPACK), with explicit transposes of all heads in one call; `split` reuses a tensor's head list across products.
+ */
+function headProducts(x: tf.Tensor4D, y: tf.Tensor4D, transposeX: boolean, transposeY: boolean, split: (t: tf.Tensor4D) => tf.Tensor2D[], smallRows: number): tf.Tensor4D {
+  const [b, h] = x.shape;
+  const rows = transposeX ? x.shape[3] : x.shape[2];
+  const cols = transposeY ? y.shape[2] : y.shape[3];
+  if (rows <= smallRows) {
+    const flat = (t: tf.Tensor4D) => tf.reshape(t, [b * h, t.shape[2], t.shape[3]]) as tf.Tensor3D;
+    return tf.reshape(tf.matMul(flat(x), flat(y), transposeX, transposeY), [b, h, rows, cols]) as tf.Tensor4D;
+  }
+  const xs = transposeX ? heads(transposeLast(x)) : split(x);
+  const ys = transposeY ? heads(transposeLast(y)) : split(y);
+  return join4(xs.map((xh, i) => tf.matMul(xh, ys[i] as tf.Tensor2D)), b, h);
+}
+
+/** A `heads()` that splits each tensor once, however many products use it. */
+function headSplitter(): (t: tf.Tensor4D) => tf.Tensor2D[] {
+  const memo = new Map<tf.Tensor, tf.Tensor2D[]>();
+  return (t) => {
+    let parts = memo.get(t);
+    if (!parts) memo.set(t, (parts = heads(t)));
+    return parts;
+  };
 }
 
 /**
  * Attention output `[b, h, q, d_kv]` for `q [b, h, q, d_kv]`, `k`, `v [b, h, k, d_kv]` and an additive bias
- * `[b or 1, h, q, k]` (relative positions + mask). Only the products go head by head; the bias, the softmax, the
- * dropout and the softmax gradient run once over all heads, so a layer costs a few kernel calls per head, not a dozen
- * (each call has a fixed cost, and with wasm threads a hand-off to the pool).
+ * `[b or 1, h, q, k]` (relative positions + mask). Only the products go head by head (or batched, for a few rows:
+ * see {@link SMALL_PRODUCT_ROWS}); the bias, the softmax, the dropout and the softmax gradient run once over all
+ * heads, so a layer costs a few kernel calls per head, not a dozen (each call has a fixed cost, and with wasm
+ * threads a hand-off to the pool). `smallRows` is for tests (0: always head by head).
  *
  * @example
  * const o = attentionCore(q, k, v, tf.add(positionBias, mask), null);
  */
-export function attentionCore(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, bias: tf.Tensor4D, dropout: AttentionDropout | null): tf.Tensor4D {
+export function attentionCore(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, bias: tf.Tensor4D, dropout: AttentionDropout | null, smallRows = SMALL_PRODUCT_ROWS): tf.Tensor4D {
   const [b, h, lq] = q.shape;
   const lk = k.shape[2];
   const f = tf.customGrad(((qi: tf.Tensor, ki: tf.Tensor, vi: tf.Tensor, save: tf.GradSaveFunc) => {
-    const qs = heads(qi as tf.Tensor4D);
-    const kTs = heads(transposeLast(ki as tf.Tensor4D));
-    const scores = tf.add(join4(qs.map((qh, i) => tf.matMul(qh, kTs[i] as tf.Tensor2D)), b, h), bias);
+    const split = headSplitter();
+    const scores = tf.add(headProducts(qi as tf.Tensor4D, ki as tf.Tensor4D, false, true, split, smallRows), bias);
     const probs = tf.softmax(scores, -1) as tf.Tensor4D;
     const mask = dropout ? headMasks(b, h, lq, lk, dropout) : null;
     const dropped = mask ? (tf.mul(probs, mask) as tf.Tensor4D) : probs;
-    const vs = heads(vi as tf.Tensor4D);
-    const out = join4(heads(dropped).map((p, i) => tf.matMul(p, vs[i] as tf.Tensor2D)), b, h);
+    const out = headProducts(dropped, vi as tf.Tensor4D, false, false, split, smallRows);
     // Everything the gradient needs goes through save(): tensors captured by the closure are freed when the
     // forward pass's scope ends, before the backward pass runs.
     save(mask ? [qi, ki, vi, probs, mask] : [qi, ki, vi, probs]);
@@ -71,20 +108,16 @@ export function attentionCore(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, bi
       // backward pass.
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.tidy(() => {
         const [sq, sk, sv, p, m] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D | undefined];
-        const dO = heads(dy as tf.Tensor4D);
-        const vTs = heads(transposeLast(sv));
-        let dP = join4(dO.map((d, i) => tf.matMul(d, vTs[i] as tf.Tensor2D)), b, h);
+        const dO = dy as tf.Tensor4D;
+        const bsplit = headSplitter();
+        let dP = headProducts(dO, sv, false, true, bsplit, smallRows);
         if (m) dP = tf.mul(dP, m) as tf.Tensor4D;
         const dS = tf.mul(p, tf.sub(dP, tf.sum(tf.mul(dP, p), -1, true))) as tf.Tensor4D;
-        const pdT = heads(transposeLast(m ? (tf.mul(p, m) as tf.Tensor4D) : p));
-        const dSs = heads(dS);
-        const dSTs = heads(transposeLast(dS));
-        const qs2 = heads(sq);
-        const ks2 = heads(sk);
-        const dV = dO.map((d, i) => tf.matMul(pdT[i] as tf.Tensor2D, d));
-        const dQ = dSs.map((d, i) => tf.matMul(d, ks2[i] as tf.Tensor2D));
-        const dK = dSTs.map((d, i) => tf.matMul(d, qs2[i] as tf.Tensor2D));
-        return [join4(dQ, b, h), join4(dK, b, h), join4(dV, b, h)];
+        const pd = m ? (tf.mul(p, m) as tf.Tensor4D) : p;
+        const dV = headProducts(pd, dO, true, false, bsplit, smallRows);
+        const dQ = headProducts(dS, sk, false, false, bsplit, smallRows);
+        const dK = headProducts(dS, sq, true, false, bsplit, smallRows);
+        return [dQ, dK, dV];
       }),
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
@@ -99,9 +132,7 @@ export function attentionCore(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, bi
  * const m = dropoutMultiplier([2, 8, 10, 10], 0.1, 12345);
  */
 export function dropoutMultiplier(shape: number[], rate: number, seed: number): tf.Tensor {
-  const values = new Float32Array(shape.reduce((a, c) => a * c, 1));
-  fillDropout(values, rate, seed);
-  return tf.tensor(values, shape, 'float32');
+  return float32TensorFilled(shape, (values) => fillDropout(values, rate, seed));
 }
 
 /** Fills `values` with dropout multipliers from one seed (the stream of {@link dropoutMultiplier}). */

@@ -7,10 +7,15 @@
  *   copies the whole input out of the wasm heap for every slice: splitting a tensor into n parts costs n full
  *   copies. Our replacements copy straight from a heap view, so a split costs one pass over the data. The attention
  *   code splits every layer's heads this way, so this matters (about 10× on a `[16, 316, 316]` split).
+ * - tfjs-backend-wasm's `Identity` (behind `tf.clone`) copies the whole tensor. The engine clones every tensor a
+ *   gradient saves (`save([...])` in a custom gradient, and each kernel's saved inputs), so a training step copied
+ *   every attention probability and dropout mask once more. Tensors are immutable and the backend counts
+ *   references (its `Reshape` shares data the same way), so our `Identity` shares the data, as the CPU backend's does.
  */
 import * as tf from '@tensorflow/tfjs';
 
 interface WasmLikeBackend {
+  incRef(dataId: object): void;
   readSync(dataId: object): ArrayLike<number>;
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
@@ -98,6 +103,39 @@ function registerHeapSlices(): void {
   });
 }
 
+function registerSharedIdentity(): void {
+  if (tf.getKernel('Identity', 'wasm')) tf.unregisterKernel('Identity', 'wasm');
+  tf.registerKernel({
+    kernelName: 'Identity',
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend }) => {
+      const x = (inputs as { x: tf.TensorInfo }).x;
+      (backend as unknown as WasmLikeBackend).incRef(x.dataId);
+      return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+    },
+  });
+}
+
+/**
+ * A float32 tensor of `shape` whose values `write` fills in place: on the wasm backend straight into a buffer on the
+ * wasm heap (no JavaScript array, no copy into the heap afterwards), elsewhere into a fresh array. For values made
+ * in JavaScript in bulk, such as dropout masks (tens of millions of values a training step).
+ *
+ * @example
+ * const ramp = float32TensorFilled([2, 3], (v) => v.forEach((_, i) => { v[i] = i; }));
+ */
+export function float32TensorFilled(shape: number[], write: (values: Float32Array) => void): tf.Tensor {
+  if (tf.getBackend() === 'wasm') {
+    const backend = tf.backend() as unknown as WasmLikeBackend;
+    const info = backend.makeOutput(shape, 'float32');
+    write(backend.typedArrayFromHeap(info) as Float32Array);
+    return tf.engine().makeTensorFromTensorInfo(info);
+  }
+  const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  write(values);
+  return tf.tensor(values, shape, 'float32');
+}
+
 const registered = new Set<string>();
 
 /** Registers the missing kernels for `backendName` (idempotent). */
@@ -106,6 +144,7 @@ export function registerMissingKernels(backendName: string): void {
   registered.add(backendName);
   if (backendName !== 'wasm') return;
   registerHeapSlices();
+  registerSharedIdentity();
   if (tf.getKernel('UnsortedSegmentSum', 'wasm')) return;
   tf.registerKernel({
     kernelName: 'UnsortedSegmentSum',

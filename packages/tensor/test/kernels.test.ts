@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, Rng, tf } from '@dept/tensor';
+import { float32TensorFilled, initBackend, Rng, tf } from '@dept/tensor';
 
 /** Expected slice by plain index arithmetic (independent of any kernel). */
 function sliceByHand(values: number[], shape: number[], begin: number[], size: number[]): number[] {
@@ -61,4 +61,50 @@ describe('wasm slicing kernels (heap-view Slice, SplitV, Unpack)', () => {
     expect(Array.from(grads[x.name]!.dataSync())).toEqual([0, 2, 0, 0, 2, 0]);
     tf.dispose([x, ...Object.values(grads)]);
   });
+});
+
+describe('wasm Identity (tf.clone) shares data instead of copying', () => {
+  beforeAll(async () => {
+    await initBackend({ backend: 'wasm', announce: false });
+  });
+
+  it('a clone holds the same values, survives its source, and adds no buffer', () => {
+    const backend = tf.backend() as unknown as { numDataIds(): number };
+    const x = tf.tensor([1.5, -2, 3.25, 4], [2, 2]);
+    const buffers = backend.numDataIds();
+    const y = tf.clone(x);
+    expect(backend.numDataIds()).toBe(buffers); // shared, not copied
+    x.dispose();
+    expect(Array.from(y.dataSync())).toEqual([1.5, -2, 3.25, 4]);
+    expect(y.shape).toEqual([2, 2]);
+    y.dispose();
+    expect(backend.numDataIds()).toBe(buffers - 1); // the last reference frees the buffer
+  });
+
+  it('keeps gradients through saved tensors right (saved clones are the forward values)', () => {
+    // d/dx Σ exp(x)·x = exp(x)·(x + 1): exp saves its output, mul saves both inputs, all through clones.
+    const values = [-1, 0, 0.5, 2];
+    const g = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.exp(x), x)))(tf.tensor1d(values));
+    const expected = values.map((v) => Math.exp(v) * (v + 1));
+    Array.from(g.dataSync()).forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 5));
+  });
+});
+
+describe('float32TensorFilled (values written in place)', () => {
+  for (const backendName of ['wasm', 'cpu'] as const) {
+    it(`gives the written values and is freed by tidy (${backendName})`, async () => {
+      await initBackend({ backend: backendName, announce: false });
+      const before = tf.memory().numTensors;
+      const sum = tf.tidy(() => {
+        const t = float32TensorFilled([2, 3], (v) => v.forEach((_, i) => { v[i] = i * 0.5 - 1; }));
+        expect(t.shape).toEqual([2, 3]);
+        expect(t.dtype).toBe('float32');
+        expect(Array.from(t.dataSync())).toEqual([-1, -0.5, 0, 0.5, 1, 1.5]);
+        return tf.sum(tf.mul(t, 2));
+      });
+      expect(sum.dataSync()[0]).toBeCloseTo(3, 6); // 2 · (−1 − 0.5 + 0 + 0.5 + 1 + 1.5), by hand
+      sum.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  }
 });
