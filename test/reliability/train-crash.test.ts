@@ -100,7 +100,14 @@ describe('dept train as a process', () => {
     const out = join(dir, 'concurrent');
     const first = spawnDept(trainArgs(out));
     await first.waitFor(/training \(/);
-    const second = spawnDeptSync(trainArgs(out, '--resume'));
+    // Paused while the second starts (a short run may otherwise end before the second process is up); resumed after.
+    first.child.kill('SIGSTOP');
+    let second: ReturnType<typeof spawnDeptSync>;
+    try {
+      second = spawnDeptSync(trainArgs(out, '--resume'));
+    } finally {
+      first.child.kill('SIGCONT');
+    }
     hostile.add(out);
     expectRefusal(second, `${out}: in use by process ${first.child.pid} (since `, `lock file ${join(out, '.lock')}`);
     const done = await first.exited;

@@ -1,33 +1,21 @@
 /**
  * T5's attention core on the fast path. tfjs's wasm backend runs only untransposed 2-D matMuls on XNNPACK; batched
- * or transposed products fall to a plain loop about 15× slower. So the products are computed head by head, each a
- * 2-D matMul against an explicitly transposed operand (all heads transposed in one call), in the forward pass and in
- * the custom gradient; everything elementwise runs once over all heads. Products with only a few output rows per head
- * (the decoder's target tokens) run as one batched product instead, where per-head calls would cost more than the
- * arithmetic. No 1/√d_kv scaling (T5 has none).
+ * or transposed products fall to a plain loop about 15× slower. So the products run head by head as untransposed
+ * 2-D products ({@link matMulEach}: one kernel call for all heads, on views, no splitting copies), against explicitly
+ * transposed operands (all heads transposed in one call), in the forward pass and in the custom gradient; everything
+ * elementwise runs once over all heads. Products with only a few output rows per head (the decoder's target tokens)
+ * run as one batched product instead, where the work is too small to matter. No 1/√d_kv scaling (T5 has none).
  *
  *   S = Q Kᵀ + bias,  P = softmax(S),  P̃ = P ⊙ M (dropout),  O = P̃ V
  *   dV = P̃ᵀ dO,  dP̃ = dO Vᵀ,  dP = dP̃ ⊙ M,  dS = P ⊙ (dP − Σ_k dP ⊙ P),  dQ = dS K,  dK = dSᵀ Q
  */
-import { float32TensorFilled, tf } from '@dept/tensor';
+import { float32TensorFilled, matMulEach, tf } from '@dept/tensor';
 
 /** Dropout on attention weights: the rate and the seeds of each head's mask (drawn by the caller). */
 export interface AttentionDropout {
   rate: number;
   /** One 32-bit seed per (batch, head), in flattened order. */
   seeds: number[];
-}
-
-/** `[b, h, n, m]` → b·h tensors `[n, m]` (one reshape and one unstack kernel). */
-function heads(x: tf.Tensor4D): tf.Tensor2D[] {
-  const [b, h, n, m] = x.shape;
-  return tf.unstack(tf.reshape(x, [b * h, n, m])) as tf.Tensor2D[];
-}
-
-/** b·h tensors `[n, m]` → `[b, h, n, m]`. */
-function join4(parts: tf.Tensor[], b: number, h: number): tf.Tensor4D {
-  const [n, m] = (parts[0] as tf.Tensor2D).shape;
-  return tf.reshape(tf.concat(parts, 0), [b, h, n, m]) as tf.Tensor4D;
 }
 
 /** `[b, h, n, m]` → `[b, h, m, n]`. */
@@ -53,30 +41,18 @@ export const SMALL_PRODUCT_ROWS = 8;
 
 /**
  * `x_i @ y_i` for every head i, optionally transposing either side: `[b, h, n, k] × [b, h, k, m] → [b, h, n, m]`.
- * Few output rows: one batched matMul (transposes folded into it). Otherwise one untransposed 2-D matMul per head
- * (XNNPACK), with explicit transposes of all heads in one call; `split` reuses a tensor's head list across products.
+ * Few output rows: one batched matMul (transposes folded into it). Otherwise {@link matMulEach}: XNNPACK's 2-D
+ * product per head on views of the operands, after an explicit transpose of all heads in one call where needed.
  */
-function headProducts(x: tf.Tensor4D, y: tf.Tensor4D, transposeX: boolean, transposeY: boolean, split: (t: tf.Tensor4D) => tf.Tensor2D[], smallRows: number): tf.Tensor4D {
+function headProducts(x: tf.Tensor4D, y: tf.Tensor4D, transposeX: boolean, transposeY: boolean, smallRows: number): tf.Tensor4D {
   const [b, h] = x.shape;
   const rows = transposeX ? x.shape[3] : x.shape[2];
   const cols = transposeY ? y.shape[2] : y.shape[3];
-  if (rows <= smallRows) {
-    const flat = (t: tf.Tensor4D) => tf.reshape(t, [b * h, t.shape[2], t.shape[3]]) as tf.Tensor3D;
-    return tf.reshape(tf.matMul(flat(x), flat(y), transposeX, transposeY), [b, h, rows, cols]) as tf.Tensor4D;
-  }
-  const xs = transposeX ? heads(transposeLast(x)) : split(x);
-  const ys = transposeY ? heads(transposeLast(y)) : split(y);
-  return join4(xs.map((xh, i) => tf.matMul(xh, ys[i] as tf.Tensor2D)), b, h);
-}
-
-/** A `heads()` that splits each tensor once, however many products use it. */
-function headSplitter(): (t: tf.Tensor4D) => tf.Tensor2D[] {
-  const memo = new Map<tf.Tensor, tf.Tensor2D[]>();
-  return (t) => {
-    let parts = memo.get(t);
-    if (!parts) memo.set(t, (parts = heads(t)));
-    return parts;
-  };
+  const flat = (t: tf.Tensor4D) => tf.reshape(t, [b * h, t.shape[2], t.shape[3]]) as tf.Tensor3D;
+  const product = rows <= smallRows
+    ? tf.matMul(flat(x), flat(y), transposeX, transposeY)
+    : matMulEach(flat(transposeX ? transposeLast(x) : x), flat(transposeY ? transposeLast(y) : y));
+  return tf.reshape(product, [b, h, rows, cols]) as tf.Tensor4D;
 }
 
 /**
@@ -93,12 +69,11 @@ export function attentionCore(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, bi
   const [b, h, lq] = q.shape;
   const lk = k.shape[2];
   const f = tf.customGrad(((qi: tf.Tensor, ki: tf.Tensor, vi: tf.Tensor, save: tf.GradSaveFunc) => {
-    const split = headSplitter();
-    const scores = tf.add(headProducts(qi as tf.Tensor4D, ki as tf.Tensor4D, false, true, split, smallRows), bias);
+    const scores = tf.add(headProducts(qi as tf.Tensor4D, ki as tf.Tensor4D, false, true, smallRows), bias);
     const probs = tf.softmax(scores, -1) as tf.Tensor4D;
     const mask = dropout ? headMasks(b, h, lq, lk, dropout) : null;
     const dropped = mask ? (tf.mul(probs, mask) as tf.Tensor4D) : probs;
-    const out = headProducts(dropped, vi as tf.Tensor4D, false, false, split, smallRows);
+    const out = headProducts(dropped, vi as tf.Tensor4D, false, false, smallRows);
     // Everything the gradient needs goes through save(): tensors captured by the closure are freed when the
     // forward pass's scope ends, before the backward pass runs.
     save(mask ? [qi, ki, vi, probs, mask] : [qi, ki, vi, probs]);
@@ -109,14 +84,13 @@ export function attentionCore(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, bi
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.tidy(() => {
         const [sq, sk, sv, p, m] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D | undefined];
         const dO = dy as tf.Tensor4D;
-        const bsplit = headSplitter();
-        let dP = headProducts(dO, sv, false, true, bsplit, smallRows);
+            let dP = headProducts(dO, sv, false, true, smallRows);
         if (m) dP = tf.mul(dP, m) as tf.Tensor4D;
         const dS = tf.mul(p, tf.sub(dP, tf.sum(tf.mul(dP, p), -1, true))) as tf.Tensor4D;
         const pd = m ? (tf.mul(p, m) as tf.Tensor4D) : p;
-        const dV = headProducts(pd, dO, true, false, bsplit, smallRows);
-        const dQ = headProducts(dS, sk, false, false, bsplit, smallRows);
-        const dK = headProducts(dS, sq, true, false, bsplit, smallRows);
+        const dV = headProducts(pd, dO, true, false, smallRows);
+        const dQ = headProducts(dS, sk, false, false, smallRows);
+        const dK = headProducts(dS, sq, true, false, smallRows);
         return [dQ, dK, dV];
       }),
     };

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { float32TensorFilled, initBackend, Rng, tf } from '@dept/tensor';
+import { float32TensorFilled, initBackend, matMulEach, Rng, tf } from '@dept/tensor';
 
 /** Expected slice by plain index arithmetic (independent of any kernel). */
 function sliceByHand(values: number[], shape: number[], begin: number[], size: number[]): number[] {
@@ -107,4 +107,48 @@ describe('float32TensorFilled (values written in place)', () => {
       expect(tf.memory().numTensors).toBe(before);
     });
   }
+});
+
+describe('matMulEach (per-entry 2-D products on views)', () => {
+  /** Σ_k a[i, r, k] · b[i, k, c] in float64, by hand. */
+  function productsByHand(a: Float32Array, b: Float32Array, batch: number, n: number, k: number, m: number): Float64Array {
+    const out = new Float64Array(batch * n * m);
+    for (let i = 0; i < batch; i++) for (let r = 0; r < n; r++) for (let c = 0; c < m; c++) {
+      let acc = 0;
+      for (let j = 0; j < k; j++) acc += (a[(i * n + r) * k + j] as number) * (b[(i * k + j) * m + c] as number);
+      out[(i * n + r) * m + c] = acc;
+    }
+    return out;
+  }
+
+  for (const backendName of ['wasm', 'cpu'] as const) {
+    it(`equals float64 products by hand for many shapes (${backendName})`, async () => {
+      await initBackend({ backend: backendName, announce: false });
+      const rng = new Rng(11);
+      for (const [batch, n, k, m] of [[1, 1, 1, 1], [3, 5, 7, 2], [32, 9, 16, 40], [2, 1, 64, 70], [4, 70, 3, 1], [5, 33, 65, 17]] as const) {
+        const a = Float32Array.from({ length: batch * n * k }, () => rng.uniform(-1, 1));
+        const b = Float32Array.from({ length: batch * k * m }, () => rng.uniform(-1, 1));
+        const before = tf.memory().numTensors;
+        const out = tf.tidy(() => matMulEach(tf.tensor3d(a, [batch, n, k]), tf.tensor3d(b, [batch, k, m])));
+        expect(out.shape).toEqual([batch, n, m]);
+        const expected = productsByHand(a, b, batch, n, k, m);
+        // float32 sums of k terms of size ≤ 1: error ≲ k · 2⁻²⁴ · k; 1e-5 covers k ≤ 65.
+        Array.from(out.dataSync()).forEach((v, i) => expect(Math.abs(v - (expected[i] as number))).toBeLessThan(1e-5));
+        out.dispose();
+        expect(tf.memory().numTensors).toBe(before);
+      }
+    });
+  }
+
+  it('has the gradient of a batched product, and refuses shapes that do not multiply', async () => {
+    await initBackend({ backend: 'wasm', announce: false });
+    const a = tf.tensor3d([1, 2, 3, 4, 5, 6, 7, 8], [2, 2, 2]);
+    const b = tf.tensor3d([0.5, -1, 2, 0, 1, 1, -3, 2], [2, 2, 2]);
+    const w = tf.tensor3d([1, -2, 0.5, 3, 2, 1, -1, 0.25], [2, 2, 2]);
+    const [da, db] = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(matMulEach(x as tf.Tensor3D, y as tf.Tensor3D), w)))([a, b]);
+    // d/da = W · bᵀ and d/db = aᵀ · W per entry (entry 0 of d/da by hand: [1·0.5 + 2·1, 1·2] = [2.5, 2]).
+    expect(Array.from(da!.dataSync())).toEqual([2.5, 2, -2.75, 1, 3, -4, -0.75, 3.5]);
+    expect(Array.from(db!.dataSync())).toEqual([2.5, 7, 4, 8, 3, 6.75, 4, 8]);
+    expect(() => matMulEach(a, tf.zeros([2, 3, 2]) as tf.Tensor3D)).toThrow(/matMulEach: shapes \[2,2,2\] and \[2,3,2\]/);
+  });
 });
