@@ -9,7 +9,7 @@
  *   S = Q Kᵀ + bias,  P = softmax(S),  P̃ = P ⊙ M (dropout),  O = P̃ V
  *   dV = P̃ᵀ dO,  dP̃ = dO Vᵀ,  dP = dP̃ ⊙ M,  dS = P ⊙ (dP − Σ_k dP ⊙ P),  dQ = dS K,  dK = dSᵀ Q
  */
-import { float32TensorFilled, matMulEach, tf } from '@dept/tensor';
+import { fillDropoutMultipliers, float32TensorFilled, matMulEach, tf } from '@dept/tensor';
 
 /** Dropout on attention weights: the rate and the seeds of each head's mask (drawn by the caller). */
 export interface AttentionDropout {
@@ -27,7 +27,7 @@ function transposeLast(x: tf.Tensor4D): tf.Tensor4D {
 function headMasks(b: number, h: number, q: number, k: number, dropout: AttentionDropout): tf.Tensor4D {
   const size = q * k;
   return float32TensorFilled([b, h, q, k], (values) => {
-    for (let i = 0; i < b * h; i++) fillDropout(values.subarray(i * size, (i + 1) * size), dropout.rate, dropout.seeds[i] as number);
+    for (let i = 0; i < b * h; i++) fillDropoutMultipliers(values.subarray(i * size, (i + 1) * size), dropout.rate, dropout.seeds[i] as number);
   }) as tf.Tensor4D;
 }
 
@@ -99,29 +99,13 @@ export function attentionCore(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, bi
 }
 
 /**
- * A dropout multiplier tensor: each value is 0 with probability `rate`, else `1 / (1 − rate)`, drawn from a fast
- * seeded generator (xorshift32 on a seed from the run's Rng), so masks are reproducible and backend-independent.
+ * A dropout multiplier tensor: each value is 0 with probability `rate`, else `1 / (1 − rate)`, from a fast seeded
+ * generator (four xorshift32 lanes on a seed from the run's Rng; see `fillDropoutMultipliers`), so masks are
+ * reproducible and the same on every backend.
  *
  * @example
  * const m = dropoutMultiplier([2, 8, 10, 10], 0.1, 12345);
  */
 export function dropoutMultiplier(shape: number[], rate: number, seed: number): tf.Tensor {
-  return float32TensorFilled(shape, (values) => fillDropout(values, rate, seed));
-}
-
-/** Fills `values` with dropout multipliers from one seed (the stream of {@link dropoutMultiplier}). */
-function fillDropout(values: Float32Array, rate: number, seed: number): void {
-  const keep = 1 - rate;
-  const scale = 1 / keep;
-  // Keep a value when its 32-bit draw is below keep·2^32.
-  const threshold = Math.floor(keep * 4294967296);
-  let s = seed >>> 0 || 0x9e3779b9;
-  for (let i = 0; i < values.length; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    values[i] = s < threshold ? scale : 0;
-  }
+  return float32TensorFilled(shape, (values) => fillDropoutMultipliers(values, rate, seed));
 }
