@@ -35,7 +35,7 @@ function headMasks(b: number, h: number, q: number, k: number, dropout: Attentio
  * Products with at most this many output rows per head run as one batched matMul over all heads instead of one 2-D
  * matMul per head. The batched form falls to the wasm backend's plain loop (single-threaded, ~1 GFLOP/s), but for
  * a handful of rows (the decoder's target tokens in training) its total work is tiny, while each per-head product
- * costs a kernel call, a hand-off to the thread pool and its share of the unstack and concat around it.
+ * costs XNNPACK an operator, a packed copy of its right-hand operand and a hand-off to the thread pool.
  */
 export const SMALL_PRODUCT_ROWS = 8;
 
@@ -59,8 +59,8 @@ function headProducts(x: tf.Tensor4D, y: tf.Tensor4D, transposeX: boolean, trans
  * Attention output `[b, h, q, d_kv]` for `q [b, h, q, d_kv]`, `k`, `v [b, h, k, d_kv]` and an additive bias
  * `[b or 1, h, q, k]` (relative positions + mask). Only the products go head by head (or batched, for a few rows:
  * see {@link SMALL_PRODUCT_ROWS}); the bias, the softmax, the dropout and the softmax gradient run once over all
- * heads, so a layer costs a few kernel calls per head, not a dozen (each call has a fixed cost, and with wasm
- * threads a hand-off to the pool). `smallRows` is for tests (0: always head by head).
+ * heads, so a layer costs a dozen kernel calls whatever the number of heads (each call has a fixed cost, and with
+ * wasm threads a hand-off to the pool). `smallRows` is for tests (0: always head by head).
  *
  * @example
  * const o = attentionCore(q, k, v, tf.add(positionBias, mask), null);
@@ -84,7 +84,7 @@ export function attentionCore(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, bi
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.tidy(() => {
         const [sq, sk, sv, p, m] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D | undefined];
         const dO = dy as tf.Tensor4D;
-            let dP = headProducts(dO, sv, false, true, smallRows);
+        let dP = headProducts(dO, sv, false, true, smallRows);
         if (m) dP = tf.mul(dP, m) as tf.Tensor4D;
         const dS = tf.mul(p, tf.sub(dP, tf.sum(tf.mul(dP, p), -1, true))) as tf.Tensor4D;
         const pd = m ? (tf.mul(p, m) as tf.Tensor4D) : p;
