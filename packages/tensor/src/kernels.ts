@@ -5,12 +5,15 @@
  *   code that differentiates a gather.)
  * - tfjs-backend-wasm 4.22's `Slice` (and `SplitV`/`Unpack`, built on it) reads its input with `readSync`, which
  *   copies the whole input out of the wasm heap for every slice: splitting a tensor into n parts costs n full
- *   copies. Our replacements copy straight from a heap view, so a split costs one pass over the data. The attention
- *   code splits every layer's heads this way, so this matters (about 10× on a `[16, 316, 316]` split).
+ *   copies. Our replacements copy straight from a heap view, so a split costs one pass over the data (about 10× faster on
+ *   a `[16, 316, 316]` split). The attention code no longer splits heads at all (see `matMulEach` below).
  * - tfjs-backend-wasm's `Identity` (behind `tf.clone`) copies the whole tensor. The engine clones every tensor a
  *   gradient saves (`save([...])` in a custom gradient, and each kernel's saved inputs), so a training step copied
  *   every attention probability and dropout mask once more. Tensors are immutable and the backend counts
  *   references (its `Reshape` shares data the same way), so our `Identity` shares the data, as the CPU backend's does.
+ * - tfjs-backend-wasm runs a batched or transposed matMul in a plain loop: `matMulEach` runs XNNPACK's 2-D product
+ *   per batch entry on views of the operands, in one kernel call. `float32TensorFilled` writes values made in
+ *   JavaScript straight into a heap buffer.
  */
 import * as tf from '@tensorflow/tfjs';
 
