@@ -20,7 +20,6 @@ export function benchTensors(config: T5Config, seed: number): Map<string, HostTe
   return out;
 }
 
-
 /** A random decomposed prompt: P [m, d], kaiming A [s, r], a small constant B [r, d] (r = 0: vanilla prompt tuning). */
 export function makePrompt(config: T5Config, m: number, r: number, s: number, rng: Rng): DecomposedPrompt {
   const d = config.d_model;

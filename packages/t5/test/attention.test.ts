@@ -67,7 +67,7 @@ describe('attentionCore against a float64 reference', () => {
           if (withDropout) {
             // The documented stream: head i's mask is dropoutMultiplier([lq, lk], rate, seeds[i]).
             masks = new Float64Array(c.b * c.h * c.lq * c.lk);
-            seeds.forEach((seed, i) => masks!.set(dropoutMultiplier([c.lq, c.lk], 0.25, seed).dataSync(), i * c.lq * c.lk));
+            seeds.forEach((seed, i) => masks!.set(tf.tidy(() => dropoutMultiplier([c.lq, c.lk], 0.25, seed).dataSync()), i * c.lq * c.lk));
           }
           const shape4 = (l: number) => [c.b, c.h, l, c.d] as [number, number, number, number];
           const [qt, kt, vt] = [tf.tensor4d(Float32Array.from(q), shape4(c.lq)), tf.tensor4d(Float32Array.from(k), shape4(c.lk)), tf.tensor4d(Float32Array.from(v), shape4(c.lk))];
