@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { DeptError } from './errors.ts';
 import { registerMissingKernels } from './kernels.ts';
 import { setWasmBackendThreaded, type WasmBackendModule } from './wasm-threads.ts';
+import { guardWasmHeap } from './heap.ts';
 
 export type BackendName = 'node-gpu' | 'node' | 'wasm' | 'cpu';
 
@@ -74,6 +75,8 @@ async function tryWasm(threads: number): Promise<void> {
   const wasm = (await import('@tensorflow/tfjs-backend-wasm')) as unknown as WasmBackendModule;
   wasmThreads = await setWasmBackendThreaded(tf, wasm, threads);
   registerMissingKernels('wasm');
+  // A full heap is otherwise silent corruption (see heap.ts).
+  guardWasmHeap({ backend: tf.findBackend('wasm') as object });
 }
 
 async function tryCpu(): Promise<void> {

@@ -10,6 +10,7 @@ export { Rng, type RngState } from './rng.ts';
 export { initBackend, currentBackend, BACKEND_NAMES, type BackendName, type BackendInfo, type InitBackendOptions } from './backend.ts';
 export { linear, linearWeight, disposeLinearWeight, type LinearWeight } from './linear.ts';
 export { registerMissingKernels, float32TensorFilled, matMulEach } from './kernels.ts';
+export { guardWasmHeap, WasmHeapFullError, isWasmHeapFullError, WASM_HEAP_LIMIT_BYTES, DEFAULT_WASM_HEAP_HEADROOM_BYTES } from './heap.ts';
 export { fillDropoutMultipliers, fillDropoutMultipliersJs, dropoutFillIsWasm } from './dropout.ts';
 export * as tf from '@tensorflow/tfjs';
 // Files: atomic writes, JSON with located errors, safetensors, PyTorch torch.save archives (safe subset).
