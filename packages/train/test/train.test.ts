@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '@dept/tensor';
+import { DEFAULT_WASM_HEAP_HEADROOM_BYTES, guardWasmHeap, initBackend, isDeptError, WASM_HEAP_LIMIT_BYTES } from '@dept/tensor';
 import { loadPretrainedT5, type PretrainedT5 } from '@dept/t5';
 import { readBank } from '@dept/prompt';
 import { adamwUpdate, clipGradNorm, HF_ADAMW_DEFAULTS, linearWarmupDecay, trainPrompt, type TrainConfig } from '@dept/train';
@@ -185,5 +185,22 @@ describe('trainPrompt', () => {
     const state = JSON.parse(readFileSync(join(work, 'nan', 'checkpoint', 'state.json'), 'utf8'));
     expect(state.step).toBeGreaterThanOrEqual(1);
     expect(existsSync(join(work, 'nan', 'results.json'))).toBe(false);
+  });
+
+  it('a micro-batch that does not fit in the wasm heap stops the run naming the step and a micro_batch_size that halves it', async () => {
+    // From step 2 on, every tensor must end below the heap's first MiB (the module's own data lies there): nothing fits.
+    const squeeze = (e: { type: string; step?: number }) => { if (e.type === 'step' && e.step === 1) guardWasmHeap({ headroom: WASM_HEAP_LIMIT_BYTES - 2 ** 20 }); };
+    try {
+      const whole = await run('heap-whole', { max_steps: 3, save_steps: 1, eval_steps: 100 }, { onEvent: squeeze }).catch((e: Error) => e);
+      guardWasmHeap({ headroom: DEFAULT_WASM_HEAP_HEADROOM_BYTES });
+      expect(isDeptError(whole)).toBe(true);
+      expect((whole as Error).message).toMatch(/^step 2: a micro-batch of 8 rows × \d+ input tokens does not fit in the wasm heap; set micro_batch_size to 4 or less \(it is 0, the whole batch\) \(the wasm heap/);
+      // What was written before stays: step 1's checkpoint.
+      expect(JSON.parse(readFileSync(join(work, 'heap-whole', 'checkpoint', 'state.json'), 'utf8')).step).toBe(1);
+      const micro = await run('heap-micro', { max_steps: 3, save_steps: 1, eval_steps: 100, micro_batch_size: 3 }, { onEvent: squeeze }).catch((e: Error) => e);
+      expect((micro as Error).message).toMatch(/^step 2: a micro-batch of 3 rows × \d+ input tokens .*set micro_batch_size to 1 or less \(it is 3\)/);
+    } finally {
+      guardWasmHeap({ headroom: DEFAULT_WASM_HEAP_HEADROOM_BYTES });
+    }
   });
 });
