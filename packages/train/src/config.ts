@@ -30,7 +30,10 @@ export interface TrainConfig {
   warmup_steps: number;
   max_steps: number;
   batch_size: number;
-  /** Split each batch into micro-batches of this size (gradient accumulation) to bound memory; 0 = whole batch. */
+  /**
+   * Split each batch into micro-batches of this size (gradient accumulation) to bound memory; 0 = whole batch. May
+   * change when a run resumes (as may `eval_batch_size`); the dropout masks follow the micro-batches.
+   */
   micro_batch_size: number;
   eval_batch_size: number;
   max_grad_norm: number;

@@ -171,6 +171,18 @@ function firstDifference(a: unknown, b: unknown, path = ''): string | null {
 }
 
 /**
+ * The resolved config without the settings that only bound memory (`train.micro_batch_size`,
+ * `train.eval_batch_size`): a run stopped because a batch did not fit may resume with smaller ones. (Dropout masks
+ * follow the micro-batches, so the steps after such a resume draw other masks than an uninterrupted run would.)
+ */
+function withoutMemorySettings(resolved: Record<string, unknown>): Record<string, unknown> {
+  const train = resolved.train;
+  if (typeof train !== 'object' || train === null) return resolved;
+  const { micro_batch_size: _micro, eval_batch_size: _eval, ...rest } = train as Record<string, unknown>;
+  return { ...resolved, train: rest };
+}
+
+/**
  * Trains a decomposed prompt for one task and writes the run folder. Returns the results (also in
  * `results.json`).
  *
@@ -236,7 +248,7 @@ async function trainLocked(
   const loaded = options.resume ? loadCheckpoint(outDir) : null;
   if (loaded && existsSync(resolvedPath)) {
     const before = readJsonFile<Record<string, unknown>>(resolvedPath, 'the resolved config');
-    const diff = firstDifference(before, resolved);
+    const diff = firstDifference(withoutMemorySettings(before), withoutMemorySettings(resolved));
     if (diff) throw new DeptError(`${outDir}: cannot resume: the setting "${diff}" differs from the checkpointed run (config.resolved.json)`);
   }
   writeJsonAtomic(resolvedPath, resolved);

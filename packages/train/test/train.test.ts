@@ -187,7 +187,7 @@ describe('trainPrompt', () => {
     expect(existsSync(join(work, 'nan', 'results.json'))).toBe(false);
   });
 
-  it('a micro-batch that does not fit in the wasm heap stops the run naming the step and a micro_batch_size that halves it', async () => {
+  it('a micro-batch that does not fit in the wasm heap stops the run naming the step and a micro_batch_size that halves it; the run resumes with it', async () => {
     // From step 2 on, every tensor must end below the heap's first MiB (the module's own data lies there): nothing fits.
     const squeeze = (e: { type: string; step?: number }) => { if (e.type === 'step' && e.step === 1) guardWasmHeap({ headroom: WASM_HEAP_LIMIT_BYTES - 2 ** 20 }); };
     try {
@@ -199,6 +199,14 @@ describe('trainPrompt', () => {
       expect(JSON.parse(readFileSync(join(work, 'heap-whole', 'checkpoint', 'state.json'), 'utf8')).step).toBe(1);
       const micro = await run('heap-micro', { max_steps: 3, save_steps: 1, eval_steps: 100, micro_batch_size: 3 }, { onEvent: squeeze }).catch((e: Error) => e);
       expect((micro as Error).message).toMatch(/^step 2: a micro-batch of 3 rows × \d+ input tokens .*set micro_batch_size to 1 or less \(it is 3\)/);
+      guardWasmHeap({ headroom: DEFAULT_WASM_HEAP_HEADROOM_BYTES });
+      // The remedy the message names: resume with smaller micro-batches (a memory setting may change on resume) ...
+      const resumed = await run('heap-whole', { max_steps: 3, save_steps: 1, eval_steps: 100, micro_batch_size: 4, eval_batch_size: 5 }, { resume: true });
+      expect(resumed.max_steps).toBe(3);
+      expect(JSON.parse(readFileSync(join(work, 'heap-whole', 'config.resolved.json'), 'utf8')).train.micro_batch_size).toBe(4);
+      // ... but a setting that changes the training may not.
+      const changed = await run('heap-micro', { max_steps: 3, save_steps: 1, eval_steps: 100, micro_batch_size: 3, lora_lr: 0.02 }, { resume: true }).catch((e: Error) => e);
+      expect((changed as Error).message).toMatch(/heap-micro: cannot resume: the setting "train\.lora_lr" differs from the checkpointed run/);
     } finally {
       guardWasmHeap({ headroom: DEFAULT_WASM_HEAP_HEADROOM_BYTES });
     }
