@@ -4,13 +4,13 @@
  *
  * For each model shape (t5-small, batch 8; t5-base, batch 2; s = 256):
  * - one training step (forward + backward to P, A, B + the AdamW update on the host) for vanilla prompt tuning
- *   (100 tokens) and DePT (m 60, r 30; m 40, r 45): median and fastest wall time of 9 interleaved steps each, and
- *   the step's peak tensor memory above the frozen weights (tfjs's own accounting, `tf.profile().peakBytes` minus the
- *   bytes held before);
+ *   (100 tokens) and DePT (m 60, r 30; m 40, r 45): median and fastest wall time of 9 steps each, the configurations
+ *   run side by side micro-batch by micro-batch, and the step's peak tensor memory above the frozen weights (tfjs's
+ *   own accounting, `tf.profile().peakBytes` minus the bytes held before);
  * - the DePT / PT ratios of time and memory, beside the ratio predicted by counting FLOPs. The time ratio is that of
  *   the fastest steps (this machine is a shared VM: other tenants only ever add time, by 10–30% for seconds at a
  *   time, so the fastest of several steps is the best estimate of a step's own cost); the median and quartiles of the
- *   ratios of steps taken side by side are reported beside it, to show the noise;
+ *   ratios of micro-batches run side by side are reported beside it, to show the noise;
  * - the step's effective GFLOP/s (analytic FLOPs / time) and the backend's best 2-D matMul rate on
  *   [1024, 512] × [512, 2048], measured in the same process;
  * - evaluation throughput (examples/s): greedy generation of 20 tokens with and without the key/value cache, and
@@ -61,9 +61,9 @@ function fastestRatio(a: StepResult, b: StepResult): number {
   return Math.min(...a.step_times_s) / Math.min(...b.step_times_s);
 }
 
-/** The quartiles [q1, median, q3] of the ratios of steps taken side by side (rep i of `a` over rep i of `b`). */
+/** The quartiles [q1, median, q3] of the ratios of micro-batches run side by side (entry i of `a` over entry i of `b`). */
 function pairedRatioQuartiles(a: StepResult, b: StepResult): [number, number, number] {
-  const ratios = a.step_times_s.map((t, i) => t / (b.step_times_s[i] as number));
+  const ratios = a.micro_times_s.map((t, i) => t / (b.micro_times_s[i] as number));
   return [quantile(ratios, 0.25), quantile(ratios, 0.5), quantile(ratios, 0.75)];
 }
 
@@ -98,39 +98,59 @@ function matmulRate(): number {
   return best;
 }
 
-interface StepResult { step_s: number; step_min_s: number; step_times_s: number[]; peak_mb: number; flops: number; gflops: number }
+interface StepResult {
+  step_s: number;
+  step_min_s: number;
+  step_times_s: number[];
+  /** Every timed micro-batch, in order (rep by rep); entry i of two configurations ran side by side. */
+  micro_times_s: number[];
+  peak_mb: number;
+  flops: number;
+  gflops: number;
+}
 
-/** One full training step of a prompt: loss, gradients, clipping and AdamW on the host. */
-async function trainingStep(model: T5ForConditionalGeneration, prompt: DecomposedPrompt, batch: { ids: tf.Tensor2D; mask: tf.Tensor2D; labels: tf.Tensor2D }, rng: Rng, moments: { m: Float32Array; v: Float32Array }[], t: number): Promise<void> {
+type Batch = { ids: tf.Tensor2D; mask: tf.Tensor2D; labels: tf.Tensor2D };
+
+/**
+ * One training step of a prompt in phases, so that the configurations' micro-batches can be interleaved: `micro(j)`
+ * adds micro-batch j's gradients (rows j·MICRO onwards; gradient accumulation, as the trainer's micro_batch_size,
+ * which bounds the wasm heap), `update()` clips and applies AdamW on the host.
+ */
+function trainingStep(model: T5ForConditionalGeneration, prompt: DecomposedPrompt, batch: Batch, rng: Rng, moments: { m: Float32Array; v: Float32Array }[], t: number) {
   const vars = prompt.variables();
   const b = batch.ids.shape[0];
   const host = vars.map((v) => new Float32Array(v.size));
-  // Micro-batches of MICRO rows (gradient accumulation, as the trainer's micro_batch_size) bound the wasm heap.
-  for (let start = 0; start < b; start += MICRO) {
-    const size = Math.min(MICRO, b - start);
-    const { loss, grads } = tf.tidy(() => {
-      const part = (x: tf.Tensor2D) => tf.slice(x, [start, 0], [size, -1]) as tf.Tensor2D;
-      const embeds = model.embed(part(batch.ids));
-      const mask = part(batch.mask);
-      const labels = part(batch.labels);
-      const { value, grads: g } = tf.variableGrads(() => {
-        const inputs = prompt.encoderInputs(embeds, mask);
-        return model.forward({ ...inputs, labels, dropout: { rate: model.config.dropout_rate, rng } }).loss;
-      }, vars);
-      return { loss: value, grads: vars.map((v) => g[v.name] as tf.Tensor) };
-    });
-    await loss.data();
-    const parts = await Promise.all(grads.map(async (g) => g.data() as Promise<Float32Array>));
-    tf.dispose([loss, ...grads]);
-    parts.forEach((p, i) => { const acc = host[i] as Float32Array; for (let j = 0; j < acc.length; j++) acc[j] = (acc[j] as number) + (p[j] as number) * (size / b); });
-  }
-  clipGradNorm(host, 1);
-  const values = await Promise.all(vars.map(async (v) => new Float32Array(await v.data())));
-  values.forEach((p, i) => adamwUpdate(p, host[i] as Float32Array, moments[i] as { m: Float32Array; v: Float32Array }, t, 0.3, HF_ADAMW_DEFAULTS));
-  tf.tidy(() => vars.forEach((v, i) => v.assign(tf.tensor(values[i] as Float32Array, v.shape))));
+  return {
+    micros: Math.ceil(b / MICRO),
+    async micro(j: number): Promise<void> {
+      const start = j * MICRO;
+      const size = Math.min(MICRO, b - start);
+      const { loss, grads } = tf.tidy(() => {
+        const part = (x: tf.Tensor2D) => tf.slice(x, [start, 0], [size, -1]) as tf.Tensor2D;
+        const embeds = model.embed(part(batch.ids));
+        const mask = part(batch.mask);
+        const labels = part(batch.labels);
+        const { value, grads: g } = tf.variableGrads(() => {
+          const inputs = prompt.encoderInputs(embeds, mask);
+          return model.forward({ ...inputs, labels, dropout: { rate: model.config.dropout_rate, rng } }).loss;
+        }, vars);
+        return { loss: value, grads: vars.map((v) => g[v.name] as tf.Tensor) };
+      });
+      await loss.data();
+      const parts = await Promise.all(grads.map(async (g) => g.data() as Promise<Float32Array>));
+      tf.dispose([loss, ...grads]);
+      parts.forEach((p, i) => { const acc = host[i] as Float32Array; for (let k = 0; k < acc.length; k++) acc[k] = (acc[k] as number) + (p[k] as number) * (size / b); });
+    },
+    async update(): Promise<void> {
+      clipGradNorm(host, 1);
+      const values = await Promise.all(vars.map(async (v) => new Float32Array(await v.data())));
+      values.forEach((p, i) => adamwUpdate(p, host[i] as Float32Array, moments[i] as { m: Float32Array; v: Float32Array }, t, 0.3, HF_ADAMW_DEFAULTS));
+      tf.tidy(() => vars.forEach((v, i) => v.assign(tf.tensor(values[i] as Float32Array, v.shape))));
+    },
+  };
 }
 
-function makeBatch(b: number, s: number, tgt: number): { ids: tf.Tensor2D; mask: tf.Tensor2D; labels: tf.Tensor2D } {
+function makeBatch(b: number, s: number, tgt: number): Batch {
   // Inputs of 80% real tokens, then padding (DePT pads to exactly s).
   const real = Math.floor(s * 0.8);
   const ids = Array.from({ length: b }, (_, i) => Array.from({ length: s }, (_, j) => (j < real ? 5 + ((i * 31 + j * 7) % 1000) : 0)));
@@ -140,37 +160,53 @@ function makeBatch(b: number, s: number, tgt: number): { ids: tf.Tensor2D; mask:
 }
 
 /**
- * Step time and peak memory of several prompt configurations on one model. The configurations' timed steps are
- * interleaved (A B C, C B A, ...) so a change in the machine's load during the run falls on all of them alike;
- * each time is the median of its `reps` steps after one warm-up step.
+ * Step time and peak memory of several prompt configurations on one model, after one warm-up step each. The
+ * configurations run side by side micro-batch by micro-batch (A B C, C B A, ...; then each one's update), so a
+ * change in the machine's load falls on all of them alike and each micro-batch has a partner a few seconds away.
+ * A step's time is the sum of its micro-batches and its update; `step_s` is the median of `reps` steps.
  */
 async function measureSteps(model: T5ForConditionalGeneration, configs: { m: number; r: number }[], b: number, s: number, reps = REPS): Promise<StepResult[]> {
   const runs = configs.map(({ m, r }) => {
     const rng = new Rng(1);
     const prompt = makePrompt(model.config, m, r, s, rng);
     const moments = prompt.variables().map((v) => ({ m: new Float32Array(v.size), v: new Float32Array(v.size) }));
-    return { m, prompt, rng, moments, times: [] as number[], t: 1 };
+    return { m, prompt, rng, moments, times: [] as number[], microTimes: [] as number[], t: 1 };
   });
   const batch = makeBatch(b, s, 2);
-  const step = (run: (typeof runs)[number]) => trainingStep(model, run.prompt, batch, run.rng, run.moments, run.t++);
-  for (const run of runs) await step(run); // warm-up
+  const begin = (run: (typeof runs)[number]) => trainingStep(model, run.prompt, batch, run.rng, run.moments, run.t++);
+  const wholeStep = async (run: (typeof runs)[number]) => {
+    const step = begin(run);
+    for (let j = 0; j < step.micros; j++) await step.micro(j);
+    await step.update();
+  };
+  const timed = async (f: () => Promise<void>) => {
+    const t0 = performance.now();
+    await f();
+    return (performance.now() - t0) / 1000;
+  };
+  for (const run of runs) await wholeStep(run); // warm-up
+  let flip = false;
   for (let i = 0; i < reps; i++) {
-    // A B C, then C B A, ...: a load that drifts during the run biases no configuration.
-    for (const run of i % 2 === 0 ? runs : [...runs].reverse()) {
-      const t0 = performance.now();
-      await step(run);
-      run.times.push((performance.now() - t0) / 1000);
+    const steps = runs.map(begin);
+    const spent = runs.map(() => 0);
+    const order = () => ((flip = !flip) ? runs.map((_, k) => k) : runs.map((_, k) => runs.length - 1 - k));
+    for (let j = 0; j < (steps[0] as ReturnType<typeof begin>).micros; j++) {
+      for (const k of order()) {
+        const t = await timed(() => (steps[k] as ReturnType<typeof begin>).micro(j));
+        (runs[k] as (typeof runs)[number]).microTimes.push(t);
+        spent[k] = (spent[k] as number) + t;
+      }
     }
+    for (const k of order()) spent[k] = (spent[k] as number) + (await timed(() => (steps[k] as ReturnType<typeof begin>).update()));
+    runs.forEach((run, k) => run.times.push(spent[k] as number));
   }
   const results: StepResult[] = [];
   for (const run of runs) {
     const before = tf.memory().numBytes;
-    const info = await tf.profile(async () => {
-      await step(run);
-    });
+    const info = await tf.profile(() => wholeStep(run));
     const flops = stepFlops(model.config, b, run.m + s, 2);
     const stepS = median(run.times);
-    results.push({ step_s: stepS, step_min_s: Math.min(...run.times), step_times_s: run.times, peak_mb: (info.peakBytes - before) / 2 ** 20, flops, gflops: flops / stepS / 1e9 });
+    results.push({ step_s: stepS, step_min_s: Math.min(...run.times), step_times_s: run.times, micro_times_s: run.microTimes, peak_mb: (info.peakBytes - before) / 2 ** 20, flops, gflops: flops / stepS / 1e9 });
     run.prompt.dispose();
   }
   tf.dispose([batch.ids, batch.mask, batch.labels]);
@@ -232,6 +268,7 @@ async function main(): Promise<void> {
       dept_step_min_s: dept.step_min_s,
       dept40_step_min_s: dept40.step_min_s,
       step_times_s: { pt: pt.step_times_s, dept: dept.step_times_s, dept40: dept40.step_times_s },
+      micro_times_s: { pt: pt.micro_times_s, dept: dept.micro_times_s, dept40: dept40.micro_times_s },
       dept_pt_time_ratio: fastestRatio(dept, pt),
       dept40_pt_time_ratio: fastestRatio(dept40, pt),
       dept_pt_paired_ratio_quartiles: pairedRatioQuartiles(dept, pt),

@@ -37,7 +37,6 @@ interface HeapMemory {
 }
 
 interface Guard {
-  malloc: (bytes: number) => number;
   headroom: number;
 }
 
@@ -92,7 +91,7 @@ export function guardWasmHeap(options: { headroom?: number; backend?: object } =
   // would also replace a wrapper installed before it): resolve it first.
   allocator._free(allocator._malloc(8));
   const malloc = allocator._malloc.bind(allocator);
-  const guard: Guard = { malloc, headroom };
+  const guard: Guard = { headroom };
   guards.set(allocator, guard);
   const memory = allocator.wasmMemory ?? allocator.asm?.memory;
   allocator._malloc = (bytes: number): number => {
