@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [-- --quick] [-- --reps=N] [-- --shape=t5-base]`: DePT's savings against vanilla prompt tuning, measured, and how close
+ * `npm run bench [-- --json] [-- --quick] [-- --reps=N] [-- --shape=t5-base] [-- --micro=N] [-- --control]`: DePT's savings against vanilla prompt tuning, measured, and how close
  * the training step runs to the backend's own matMul rate. Random weights (numbers are timings, not results).
  *
  * For each model shape (t5-small, batch 8; t5-base, batch 2; s = 256):
@@ -15,7 +15,8 @@
  *   [1024, 512] × [512, 2048], measured in the same process;
  * - evaluation throughput (examples/s): greedy generation of 20 tokens with and without the key/value cache, and
  *   label scoring;
- * - step time against s (128, 256, 512).
+ * - step time against s (128, 256, 512);
+ * - with `--control`, a second PT configuration beside the first: the ratio of two identical steps, the noise floor.
  * Everything runs in one process so ratios are fair. Human output goes to stderr, `--json` puts the figures on stdout.
  */
 import { Rng, initBackend, tf } from '@dept/tensor';
@@ -27,6 +28,8 @@ import { adamwUpdate, clipGradNorm, HF_ADAMW_DEFAULTS } from '@dept/train';
 const args = new Set(process.argv.slice(2));
 const JSON_OUT = args.has('--json');
 const QUICK = args.has('--quick');
+/** `--control`: also time a second, identical PT configuration; its ratio to PT (ideally 1) shows the noise floor. */
+const CONTROL = args.has('--control');
 const repsArg = process.argv.find((a) => a.startsWith('--reps='));
 /** Timed steps per configuration (the median is reported); `--reps=N` overrides. */
 const REPS = repsArg ? Math.max(1, Number(repsArg.slice('--reps='.length))) : QUICK ? 3 : 9;
@@ -252,7 +255,8 @@ async function main(): Promise<void> {
     const model = new T5ForConditionalGeneration(config, buildT5Weights(config, benchTensors(config, 1), 'bench'));
     // The machine's speed drifts (a shared VM): the matMul rate is measured again next to this shape's steps.
     const shapeMatmul = matmulRate();
-    const [pt, dept, dept40] = (await measureSteps(model, [{ m: 100, r: 0 }, { m: 60, r: 30 }, { m: 40, r: 45 }], shape.b, s)) as [StepResult, StepResult, StepResult];
+    const configs = [{ m: 100, r: 0 }, { m: 60, r: 30 }, { m: 40, r: 45 }, ...(CONTROL ? [{ m: 100, r: 0 }] : [])];
+    const [pt, dept, dept40, control] = (await measureSteps(model, configs, shape.b, s)) as [StepResult, StepResult, StepResult, StepResult | undefined];
     const line = (label: string, r: StepResult) => log(`  ${label}: ${r.step_s.toFixed(2)} s/step (fastest ${r.step_min_s.toFixed(2)}), peak ${r.peak_mb.toFixed(0)} MiB, ${r.gflops.toFixed(1)} GFLOP/s`);
     line('PT   m 100 r 0 ', pt);
     line('DePT m 60 r 30 ', dept);
@@ -287,6 +291,11 @@ async function main(): Promise<void> {
     const spread = (q: [number, number, number]) => `side by side: median ${q[1].toFixed(3)}, quartiles ${q[0].toFixed(3)}–${q[2].toFixed(3)}`;
     log(`  DePT/PT time (fastest steps) ${(entry.dept_pt_time_ratio as number).toFixed(3)} (FLOP model ${(entry.flop_ratio as number).toFixed(3)}; ${spread(entry.dept_pt_paired_ratio_quartiles as [number, number, number])})`);
     log(`  m40: ${(entry.dept40_pt_time_ratio as number).toFixed(3)} (FLOP model ${(entry.flop_ratio_m40 as number).toFixed(3)}; ${spread(entry.dept40_pt_paired_ratio_quartiles as [number, number, number])})`);
+    if (control) {
+      entry.pt_control_time_ratio = fastestRatio(control, pt);
+      entry.pt_control_paired_ratio_quartiles = pairedRatioQuartiles(control, pt);
+      log(`  control, PT again / PT (ideally 1): ${(entry.pt_control_time_ratio as number).toFixed(3)} (${spread(entry.pt_control_paired_ratio_quartiles as [number, number, number])})`);
+    }
     log(`  DePT/PT memory ${(entry.dept_pt_memory_ratio as number).toFixed(3)}, m40: ${(entry.dept40_pt_memory_ratio as number).toFixed(3)}`);
     log(`  step GFLOP/s ${dept.gflops.toFixed(1)} = ${(100 * (entry.step_gflops_fraction_of_matmul as number)).toFixed(0)}% of the best 2-D matMul (${(entry.matmul_gflops as number).toFixed(1)} GFLOP/s, the best of the rates measured at the start, before and after this shape's steps)`);
     const ev = await evalThroughput(model, shape.b, s);
