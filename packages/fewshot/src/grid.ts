@@ -13,7 +13,7 @@ import { DeptError, initBackend, readJsonFile, sortKeysDeep, writeJsonAtomic } f
 import type { PretrainedT5 } from '@dept/t5';
 import type { Bank } from '@dept/prompt';
 import { getTask, loadDeptDataset, type KshotSampler } from '@dept/tasks';
-import { acquireRunLock, checkpointPath, removeStaleTemporaries, type TrainConfig, type TrainEvent, type TrainResults } from '@dept/train';
+import { acquireRunLock, checkpointPath, removeStaleTemporaries, withoutMemorySettings, type TrainConfig, type TrainEvent, type TrainResults } from '@dept/train';
 import { ensureModel, runCell, type ModelSource } from './cell.ts';
 import { resolveSourceBank, type SourceBankOptions } from './source.ts';
 
@@ -348,7 +348,8 @@ export async function runGrid(plan: GridPlan, options: GridOptions = {}): Promis
     const settings = settingsOf(plan);
     const before = readGridFile(outDir);
     if (before && !options.overwrite) {
-      const diff = firstDifference(before.settings, settings);
+      // Memory settings (micro_batch_size, eval_batch_size) may change: a grid stopped by a full heap goes on with smaller ones.
+      const diff = firstDifference(withoutMemorySettings(before.settings), withoutMemorySettings(settings));
       if (diff) {
         throw new DeptError(`${join(outDir, 'grid.json')}: this grid folder was run with a different "${diff}"; use --overwrite to re-run its cells or another --out`);
       }

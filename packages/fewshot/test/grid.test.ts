@@ -113,6 +113,8 @@ describe('grid folder guards', () => {
     await expect(runGrid({ ...p, train: { max_steps: 2, lr: 0.4 } })).rejects.toThrow(`${join(p.outDir, 'grid.json')}: this grid folder was run with a different "train.lr"`);
     // more seeds or tasks are fine: the settings of the finished cells did not change
     await expect(runGrid({ ...p, seeds: [13] })).resolves.toBeDefined();
+    // so are smaller micro-batches or evaluation batches (memory only: the remedy a full wasm heap names)
+    await expect(runGrid({ ...p, train: { ...p.train, micro_batch_size: 1, eval_batch_size: 3 } })).resolves.toBeDefined();
   });
 
   it('refuses a second process on the same grid folder or shard, and shards beside an unsharded run', async () => {

@@ -174,3 +174,19 @@ export function checkModelLimits(config: Pick<TrainConfig, 'num_virtual_tokens' 
     }
   }
 }
+
+/**
+ * A recorded run's settings (`{ train: {...}, ... }`, as in `config.resolved.json` or a grid's `grid.json`) without
+ * those that only bound memory, `train.micro_batch_size` and `train.eval_batch_size`: a run stopped because a
+ * batch did not fit may continue with smaller ones. (Dropout masks follow the micro-batches, so the steps after
+ * such a resume draw other masks than an uninterrupted run would.)
+ *
+ * @example
+ * withoutMemorySettings({ train: { lr: 0.3, micro_batch_size: 4 } }); // { train: { lr: 0.3 } }
+ */
+export function withoutMemorySettings(settings: Record<string, unknown>): Record<string, unknown> {
+  const train = settings.train;
+  if (typeof train !== 'object' || train === null) return settings;
+  const { micro_batch_size: _micro, eval_batch_size: _eval, ...rest } = train as Record<string, unknown>;
+  return { ...settings, train: rest };
+}

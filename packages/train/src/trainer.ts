@@ -14,7 +14,7 @@ import { DecomposedPrompt, cutRows, initPromptValues, makeBankConfig, unpaddedLe
 import { adamwUpdate, clipGradNorm, HF_ADAMW_DEFAULTS } from './adamw.ts';
 import { batchIndices, cumulativeWeights, derivedSeed, weightedBatchIndices } from './batches.ts';
 import { checkpointPath, loadCheckpoint, removeStaleTemporaries, saveCheckpoint, type CheckpointState } from './checkpoint.ts';
-import { checkModelLimits, resolveTrainConfig, type TrainConfig } from './config.ts';
+import { checkModelLimits, resolveTrainConfig, withoutMemorySettings, type TrainConfig } from './config.ts';
 import { predict, type TextExample } from './evaluate.ts';
 import { linearWarmupDecay } from './schedule.ts';
 import { acquireRunLock } from './runlock.ts';
@@ -168,18 +168,6 @@ function firstDifference(a: unknown, b: unknown, path = ''): string | null {
     if (d) return d;
   }
   return null;
-}
-
-/**
- * The resolved config without the settings that only bound memory (`train.micro_batch_size`,
- * `train.eval_batch_size`): a run stopped because a batch did not fit may resume with smaller ones. (Dropout masks
- * follow the micro-batches, so the steps after such a resume draw other masks than an uninterrupted run would.)
- */
-function withoutMemorySettings(resolved: Record<string, unknown>): Record<string, unknown> {
-  const train = resolved.train;
-  if (typeof train !== 'object' || train === null) return resolved;
-  const { micro_batch_size: _micro, eval_batch_size: _eval, ...rest } = train as Record<string, unknown>;
-  return { ...resolved, train: rest };
 }
 
 /**
