@@ -6,6 +6,7 @@
 import { tf, DeptError } from '@dept/tensor';
 import type { T5ForConditionalGeneration, T5Tokenizer } from '@dept/t5';
 import { cutRows, unpaddedLength, type DecomposedPrompt } from '@dept/prompt';
+import { withHeapAdvice } from './heap-advice.ts';
 
 /** A text-to-text example. */
 export interface TextExample {
@@ -61,23 +62,25 @@ export async function predict(
   for (let start = 0; start < examples.length; start += options.batchSize) {
     const chunk = examples.slice(start, start + options.batchSize);
     const batch = encodeInputs(tokenizer, chunk, options);
-    const { enc, mask } = tf.tidy(() => {
-      const ids = tf.tensor2d(batch.input_ids, undefined, 'int32');
-      const m = tf.tensor2d(batch.attention_mask, undefined, 'float32');
-      const inputs = prompt.encoderInputs(model.embed(ids), m);
-      return { enc: model.encode(inputs.inputsEmbeds, inputs.attentionMask), mask: inputs.attentionMask };
-    });
-    try {
-      if (options.mode === 'generate') {
-        const ids = await model.generate(enc, mask, { maxNewTokens: options.maxNewTokens ?? 20, ...(options.useCache === undefined ? {} : { useCache: options.useCache }) });
-        for (const row of ids) out.push(tokenizer.decode(row));
-      } else {
+    const context = { where: 'evaluation', what: 'batch', rows: chunk.length, width: batch.input_ids[0]?.length ?? 0, setting: 'eval_batch_size', value: options.batchSize } as const;
+    out.push(...(await withHeapAdvice(context, async () => {
+      const { enc, mask } = tf.tidy(() => {
+        const ids = tf.tensor2d(batch.input_ids, undefined, 'int32');
+        const m = tf.tensor2d(batch.attention_mask, undefined, 'float32');
+        const inputs = prompt.encoderInputs(model.embed(ids), m);
+        return { enc: model.encode(inputs.inputsEmbeds, inputs.attentionMask), mask: inputs.attentionMask };
+      });
+      try {
+        if (options.mode === 'generate') {
+          const ids = await model.generate(enc, mask, { maxNewTokens: options.maxNewTokens ?? 20, ...(options.useCache === undefined ? {} : { useCache: options.useCache }) });
+          return ids.map((row) => tokenizer.decode(row));
+        }
         const scores = await model.scoreCandidates(enc, mask, candidates);
-        for (const row of scores) out.push(options.labels![row.indexOf(Math.max(...row))] as string);
+        return scores.map((row) => options.labels![row.indexOf(Math.max(...row))] as string);
+      } finally {
+        tf.dispose([enc, mask]);
       }
-    } finally {
-      tf.dispose([enc, mask]);
-    }
+    })));
   }
   return out;
 }

@@ -8,7 +8,7 @@
  */
 import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { DeptError, Rng, currentBackend, initBackend, isWasmHeapFullError, readJsonFile, tempSiblingPath, tf, writeFileAtomic, writeJsonAtomic, sortKeysDeep, type HostTensor } from '@dept/tensor';
+import { DeptError, Rng, currentBackend, initBackend, readJsonFile, tempSiblingPath, tf, writeFileAtomic, writeJsonAtomic, sortKeysDeep, type HostTensor } from '@dept/tensor';
 import type { T5ForConditionalGeneration, T5Tokenizer } from '@dept/t5';
 import { DecomposedPrompt, cutRows, initPromptValues, makeBankConfig, unpaddedLength, type Bank, type DecomposedPromptShape } from '@dept/prompt';
 import { adamwUpdate, clipGradNorm, HF_ADAMW_DEFAULTS } from './adamw.ts';
@@ -16,6 +16,7 @@ import { batchIndices, cumulativeWeights, derivedSeed, weightedBatchIndices } fr
 import { checkpointPath, loadCheckpoint, removeStaleTemporaries, saveCheckpoint, type CheckpointState } from './checkpoint.ts';
 import { checkModelLimits, resolveTrainConfig, withoutMemorySettings, type TrainConfig } from './config.ts';
 import { predict, type TextExample } from './evaluate.ts';
+import { withHeapAdvice } from './heap-advice.ts';
 import { linearWarmupDecay } from './schedule.ts';
 import { acquireRunLock } from './runlock.ts';
 
@@ -355,7 +356,7 @@ async function trainLocked(
         if (weight === 0) continue;
         const maskRows = rows.map((i) => encoded.attentionMask[i] as number[]);
         const width = config.pad_to_max_length ? config.max_length : unpaddedLength(maskRows);
-        const { loss, grads } = withHeapAdvice(state.step + 1, rows.length, width, config.micro_batch_size, () => tf.tidy(() => {
+        const { loss, grads } = withHeapAdvice({ where: `step ${state.step + 1}`, what: 'micro-batch', rows: rows.length, width, setting: 'micro_batch_size', value: config.micro_batch_size }, () => tf.tidy(() => {
           const ids = tf.tensor2d(cutRows(rows.map((i) => encoded.inputIds[i] as number[]), width), undefined, 'int32');
           const mask = tf.tensor2d(cutRows(maskRows, width), undefined, 'float32');
           const labels = tf.tensor2d(rows.map((i) => encoded.labels[i] as number[]), undefined, 'int32');
@@ -445,19 +446,5 @@ async function trainLocked(
     return results;
   } finally {
     prompt.dispose();
-  }
-}
-
-/**
- * Runs one micro-batch's forward and backward pass; a full wasm heap becomes an error that says which step and
- * micro-batch did not fit and what micro_batch_size would halve it (the run folder keeps its last checkpoint).
- */
-function withHeapAdvice<T>(step: number, rows: number, width: number, microBatchSize: number, pass: () => T): T {
-  try {
-    return pass();
-  } catch (error) {
-    if (!isWasmHeapFullError(error)) throw error;
-    const advice = rows > 1 ? `set micro_batch_size to ${Math.floor(rows / 2)} or less (it is ${microBatchSize === 0 ? '0, the whole batch' : microBatchSize})` : 'one row already: use a shorter max_length or a backend without the 4 GiB limit (--backend node)';
-    throw new DeptError(`step ${step}: a micro-batch of ${rows} rows × ${width} input tokens does not fit in the wasm heap; ${advice} (${error.message})`, { cause: error });
   }
 }

@@ -204,6 +204,11 @@ describe('trainPrompt', () => {
       const resumed = await run('heap-whole', { max_steps: 3, save_steps: 1, eval_steps: 100, micro_batch_size: 4, eval_batch_size: 5 }, { resume: true });
       expect(resumed.max_steps).toBe(3);
       expect(JSON.parse(readFileSync(join(work, 'heap-whole', 'config.resolved.json'), 'utf8')).train.micro_batch_size).toBe(4);
+      // Evaluation names eval_batch_size: squeezed after the last step, the dev evaluation (12 examples) cannot run.
+      const squeezeLast = (e: { type: string; step?: number }) => { if (e.type === 'step' && e.step === 2) guardWasmHeap({ headroom: WASM_HEAP_LIMIT_BYTES - 2 ** 20 }); };
+      const evaluation = await run('heap-eval', { max_steps: 2, save_steps: 1, eval_steps: 100, eval_batch_size: 16 }, { onEvent: squeezeLast }).catch((e: Error) => e);
+      guardWasmHeap({ headroom: DEFAULT_WASM_HEAP_HEADROOM_BYTES });
+      expect((evaluation as Error).message).toMatch(/^evaluation: a batch of 12 rows × \d+ input tokens does not fit in the wasm heap; set eval_batch_size to 6 or less \(it is 16\) \(the wasm heap/);
       // ... but a setting that changes the training may not.
       const changed = await run('heap-micro', { max_steps: 3, save_steps: 1, eval_steps: 100, micro_batch_size: 3, lora_lr: 0.02 }, { resume: true }).catch((e: Error) => e);
       expect((changed as Error).message).toMatch(/heap-micro: cannot resume: the setting "train\.lora_lr" differs from the checkpointed run/);
