@@ -47,11 +47,11 @@ export async function runDept(argv: string[]): Promise<DeptRun> {
 }
 
 /** Runs `dept` as a child process and waits for it (synchronously). */
-export function spawnDeptSync(args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): DeptRun {
+export function spawnDeptSync(args: string[], opts: { cwd?: string; timeoutMs?: number; env?: Record<string, string> } = {}): DeptRun {
   const res = spawnSync(process.execPath, [DEPT_BIN, ...args], {
     cwd: opts.cwd ?? REPO_ROOT,
     encoding: 'utf8',
-    env: { ...process.env, DEPT_DATA: '', CI: '1' },
+    env: { ...process.env, DEPT_DATA: '', CI: '1', ...opts.env },
     timeout: opts.timeoutMs ?? 120_000,
   });
   return { status: res.status, stdout: res.stdout, stderr: res.stderr };

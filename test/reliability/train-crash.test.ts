@@ -69,6 +69,18 @@ describe('dept train as a process', () => {
     expect(verbose.stderr).toMatch(/\n\s+at .*safetensors\.ts/);
   });
 
+  it('a full wasm heap is one line and exit status 2, and so is a bad DEPT_WASM_HEAP_HEADROOM_MB', () => {
+    // 4095 MiB kept free: every tensor must end below the heap's first MiB; the tiny model loads, its first step does not fit.
+    const full = spawnDeptSync(trainArgs(join(dir, 'heap-full')), { env: { DEPT_WASM_HEAP_HEADROOM_MB: '4095', DEPT_BACKEND: 'wasm' } });
+    expect(full.status).toBe(2);
+    const lines = full.stderr.trimEnd().split('\n');
+    expect(lines.at(-1)).toMatch(/^dept: error: step 1: a micro-batch of 6 rows × 32 input tokens does not fit in the wasm heap; set micro_batch_size to 3 or less \(it is 0, the whole batch\) \(the wasm heap \(at most 4 GiB\) is full: a [\d.]+ MiB tensor does not fit below 1 MiB \(4095 MiB kept free for XNNPACK\)/);
+    expect(full.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    const bad = spawnDeptSync(trainArgs(join(dir, 'heap-bad')), { env: { DEPT_WASM_HEAP_HEADROOM_MB: 'lots' } });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toBe('dept: error: DEPT_WASM_HEAP_HEADROOM_MB is "lots", expected an integer number of MiB from 0 to 4096\n');
+  });
+
   it('a NaN loss stops the run with a message naming the step, and keeps the last good checkpoint', async () => {
     const out = join(dir, 'nan');
     // An enormous learning rate: step 1 is finite, its update sends P to ~1e38, and step 2's loss is NaN.

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { DeptError } from './errors.ts';
 import { registerMissingKernels } from './kernels.ts';
 import { setWasmBackendThreaded, type WasmBackendModule } from './wasm-threads.ts';
-import { guardWasmHeap } from './heap.ts';
+import { DEFAULT_WASM_HEAP_HEADROOM_BYTES, guardWasmHeap } from './heap.ts';
 
 export type BackendName = 'node-gpu' | 'node' | 'wasm' | 'cpu';
 
@@ -69,23 +69,32 @@ async function tryNodeBinding(name: 'node-gpu' | 'node'): Promise<void> {
   if (!(await tf.setBackend('tensorflow'))) throw new Error('setBackend("tensorflow") returned false');
 }
 
+/** The wasm heap's headroom: `$DEPT_WASM_HEAP_HEADROOM_MB` MiB when set, else the default (see heap.ts). */
+function wantedHeapHeadroom(): number {
+  const env = process.env.DEPT_WASM_HEAP_HEADROOM_MB;
+  if (env === undefined || env === '') return DEFAULT_WASM_HEAP_HEADROOM_BYTES;
+  const mib = Number(env);
+  if (!Number.isInteger(mib) || mib < 0 || mib > 4096) throw new DeptError(`DEPT_WASM_HEAP_HEADROOM_MB is "${env}", expected an integer number of MiB from 0 to 4096`);
+  return mib * 2 ** 20;
+}
+
 let wasmThreads = 1;
 
-async function tryWasm(threads: number): Promise<void> {
+async function tryWasm(threads: number, headroom: number): Promise<void> {
   const wasm = (await import('@tensorflow/tfjs-backend-wasm')) as unknown as WasmBackendModule;
   wasmThreads = await setWasmBackendThreaded(tf, wasm, threads);
   registerMissingKernels('wasm');
   // A full heap is otherwise silent corruption (see heap.ts).
-  guardWasmHeap({ backend: tf.findBackend('wasm') as object });
+  guardWasmHeap({ backend: tf.findBackend('wasm') as object, headroom });
 }
 
 async function tryCpu(): Promise<void> {
   if (!(await tf.setBackend('cpu'))) throw new Error('setBackend("cpu") returned false');
 }
 
-async function activate(name: BackendName, threads: number): Promise<void> {
+async function activate(name: BackendName, threads: number, headroom: number): Promise<void> {
   if (name === 'node-gpu' || name === 'node') return tryNodeBinding(name);
-  if (name === 'wasm') return tryWasm(threads);
+  if (name === 'wasm') return tryWasm(threads, headroom);
   return tryCpu();
 }
 
@@ -115,7 +124,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   if (current) {
     const wanted = options.backend ?? (process.env.DEPT_BACKEND ? parseBackendName(process.env.DEPT_BACKEND, 'DEPT_BACKEND') : undefined);
     if (wanted && wanted !== current.name) {
-      await activate(wanted, wantedThreads(options.threads));
+      await activate(wanted, wantedThreads(options.threads), wantedHeapHeadroom());
       current = { name: wanted, tfName: tf.getBackend(), description: describe(wanted), threads: threadsOf(wanted), skipped: [] };
     }
     return current;
@@ -126,10 +135,11 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     const forced = options.backend ?? (process.env.DEPT_BACKEND ? parseBackendName(process.env.DEPT_BACKEND, 'DEPT_BACKEND') : undefined);
     const candidates: BackendName[] = forced ? [forced] : [...BACKEND_NAMES];
     const threads = wantedThreads(options.threads);
+    const headroom = wantedHeapHeadroom(); // checked before any backend is tried: a bad value is an error, not a fallback
     const skipped: { name: BackendName; reason: string }[] = [];
     for (const name of candidates) {
       try {
-        await activate(name, threads);
+        await activate(name, threads, headroom);
         await tf.ready();
         current = { name, tfName: tf.getBackend(), description: describe(name), threads: threadsOf(name), skipped };
         if (options.announce ?? true) process.stderr.write(`dept: backend ${current.description}\n`);
