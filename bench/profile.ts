@@ -9,7 +9,7 @@
  */
 import { Rng, initBackend, tf } from '@dept/tensor';
 import { T5ForConditionalGeneration, buildT5Weights, presetConfig } from '@dept/t5';
-import { benchTensors, makePrompt } from './weights.ts';
+import { benchTensors, makeBatch, makePrompt } from './weights.ts';
 
 const name = process.argv[2] ?? 't5-base';
 const b = Number(process.argv[3] ?? 1);
@@ -18,10 +18,7 @@ const s = Number(process.env.PROFILE_S ?? 256);
 await initBackend();
 const config = presetConfig(name);
 const model = new T5ForConditionalGeneration(config, buildT5Weights(config, benchTensors(config, 1), 'bench'));
-const real = Math.floor(s * 0.8);
-const ids = tf.tensor2d(Array.from({ length: b }, () => Array.from({ length: s }, (_, j) => (j < real ? 5 + j : 0))), undefined, 'int32');
-const mask = tf.cast(tf.notEqual(ids, 0), 'float32') as tf.Tensor2D;
-const labels = tf.tensor2d(Array.from({ length: b }, () => [100, 1]), undefined, 'int32');
+const { ids, mask, labels } = makeBatch(b, s, 2);
 
 const runs = ([[100, 0], [60, 30]] as const).map(([m, r]) => {
   const rng = new Rng(1);

@@ -20,7 +20,7 @@
  * Everything runs in one process so ratios are fair. Human output goes to stderr, `--json` puts the figures on stdout.
  */
 import { Rng, initBackend, tf } from '@dept/tensor';
-import { benchTensors, makePrompt } from './weights.ts';
+import { benchTensors, makeBatch, makePrompt, type Batch } from './weights.ts';
 import { T5ForConditionalGeneration, buildT5Weights, presetConfig, type T5Config } from '@dept/t5';
 import type { DecomposedPrompt } from '@dept/prompt';
 import { adamwUpdate, clipGradNorm, HF_ADAMW_DEFAULTS } from '@dept/train';
@@ -112,8 +112,6 @@ interface StepResult {
   gflops: number;
 }
 
-type Batch = { ids: tf.Tensor2D; mask: tf.Tensor2D; labels: tf.Tensor2D };
-
 /**
  * One training step of a prompt in phases, so that the configurations' micro-batches can be interleaved: `micro(j)`
  * adds micro-batch j's gradients (rows j·MICRO onwards; gradient accumulation, as the trainer's micro_batch_size,
@@ -153,14 +151,6 @@ function trainingStep(model: T5ForConditionalGeneration, prompt: DecomposedPromp
   };
 }
 
-function makeBatch(b: number, s: number, tgt: number): Batch {
-  // Inputs of 80% real tokens, then padding (DePT pads to exactly s).
-  const real = Math.floor(s * 0.8);
-  const ids = Array.from({ length: b }, (_, i) => Array.from({ length: s }, (_, j) => (j < real ? 5 + ((i * 31 + j * 7) % 1000) : 0)));
-  const mask = ids.map((row) => row.map((v) => (v === 0 ? 0 : 1)));
-  const labels = Array.from({ length: b }, (_, i) => [...Array.from({ length: tgt - 1 }, (_, j) => 100 + i + j), 1]);
-  return { ids: tf.tensor2d(ids, undefined, 'int32'), mask: tf.tensor2d(mask, undefined, 'float32'), labels: tf.tensor2d(labels, undefined, 'int32') };
-}
 
 /**
  * Step time and peak memory of several prompt configurations on one model, after one warm-up step each. The

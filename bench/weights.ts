@@ -1,5 +1,5 @@
-/** Random frozen weights and prompts for the benchmarks (timings only; the values do not matter). */
-import type { HostTensor, Rng } from '@dept/tensor';
+/** Random frozen weights, prompts and batches for the benchmarks (timings only; the values do not matter). */
+import { tf, type HostTensor, type Rng } from '@dept/tensor';
 import { expectedTensorShapes, type T5Config } from '@dept/t5';
 import { DecomposedPrompt, kaimingUniformA } from '@dept/prompt';
 
@@ -28,4 +28,16 @@ export function makePrompt(config: T5Config, m: number, r: number, s: number, rn
     lora_embedding_A: r > 0 ? kaimingUniformA(s, r, rng) : null,
     lora_embedding_B: r > 0 ? { data: new Float32Array(r * d).fill(0.001), shape: [r, d] } : null,
   });
+}
+
+/** A batch for a timed step: input ids `[b, s]`, their mask, and target ids `[b, tgt]` ending in `</s>`. */
+export type Batch = { ids: tf.Tensor2D; mask: tf.Tensor2D; labels: tf.Tensor2D };
+
+/** `b` rows of inputs with 80% real tokens then padding (DePT pads to exactly s), and `tgt`-token targets. */
+export function makeBatch(b: number, s: number, tgt: number): Batch {
+  const real = Math.floor(s * 0.8);
+  const ids = Array.from({ length: b }, (_, i) => Array.from({ length: s }, (_, j) => (j < real ? 5 + ((i * 31 + j * 7) % 1000) : 0)));
+  const mask = ids.map((row) => row.map((v) => (v === 0 ? 0 : 1)));
+  const labels = Array.from({ length: b }, (_, i) => [...Array.from({ length: tgt - 1 }, (_, j) => 100 + i + j), 1]);
+  return { ids: tf.tensor2d(ids, undefined, 'int32'), mask: tf.tensor2d(mask, undefined, 'float32'), labels: tf.tensor2d(labels, undefined, 'int32') };
 }

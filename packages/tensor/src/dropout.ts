@@ -10,6 +10,7 @@
  * as `1 / (1 − rate)`, when that 32-bit state is below `⌊(1 − rate) · 2³²⌋`; otherwise it is 0.
  */
 import * as tf from '@tensorflow/tfjs';
+import { wasmHeapMemory } from './heap.ts';
 
 /** The few members of the WebAssembly JavaScript API used here (the project's TypeScript lib has no DOM types). */
 declare namespace WebAssembly {
@@ -175,11 +176,10 @@ function wasmFill(memory: WebAssembly.Memory): FillFunction | null {
   return fill;
 }
 
-/** The wasm backend's heap memory (threaded builds name it `wasmMemory`, the others export it), or null. */
+/** The wasm backend's heap memory, or null. */
 function backendMemory(): WebAssembly.Memory | null {
   if (tf.getBackend() !== 'wasm') return null;
-  const module = (tf.backend() as unknown as { wasm?: { wasmMemory?: WebAssembly.Memory; asm?: { memory?: WebAssembly.Memory } } }).wasm;
-  const memory = module?.wasmMemory ?? module?.asm?.memory;
+  const memory = wasmHeapMemory((tf.backend() as unknown as { wasm?: { wasmMemory?: WebAssembly.Memory; asm?: { memory?: WebAssembly.Memory } } }).wasm);
   return memory instanceof WebAssembly.Memory ? memory : null;
 }
 

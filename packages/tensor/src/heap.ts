@@ -27,13 +27,18 @@ export const DEFAULT_WASM_HEAP_HEADROOM_BYTES = 512 * 2 ** 20;
 interface WasmAllocator {
   _malloc(bytes: number): number;
   _free(pointer: number): void;
-  /** The heap's `WebAssembly.Memory` (threaded builds name it `wasmMemory`, the others export it). */
+  /** The heap's `WebAssembly.Memory` (see {@link wasmHeapMemory}). */
   wasmMemory?: HeapMemory;
   asm?: { memory?: HeapMemory };
 }
 
 interface HeapMemory {
   readonly buffer: { readonly byteLength: number };
+}
+
+/** The heap memory of a tfjs-backend-wasm module (threaded builds name it `wasmMemory`, the others export it). */
+export function wasmHeapMemory<M>(module: { wasmMemory?: M; asm?: { memory?: M } } | undefined): M | undefined {
+  return module?.wasmMemory ?? module?.asm?.memory;
 }
 
 interface Guard {
@@ -93,7 +98,7 @@ export function guardWasmHeap(options: { headroom?: number; backend?: object } =
   const malloc = allocator._malloc.bind(allocator);
   const guard: Guard = { headroom };
   guards.set(allocator, guard);
-  const memory = allocator.wasmMemory ?? allocator.asm?.memory;
+  const memory = wasmHeapMemory(allocator);
   allocator._malloc = (bytes: number): number => {
     const pointer = malloc(bytes);
     // Emscripten returns addresses above 2 GiB as negative int32s.
