@@ -7,7 +7,8 @@
  * and DePT's times, their ratio and the sums. A custom gradient's kernels are counted once, not again under its
  * "unnamed scope".
  */
-import { Rng, initBackend, tf } from '@dept/tensor';
+import { Rng } from '@dept/core';
+import { initBackend, tf } from '@dept/tensor';
 import { T5ForConditionalGeneration, buildT5Weights, presetConfig } from '@dept/t5';
 import { benchTensors, makeBatch, makePrompt } from './weights.ts';
 

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [-- --quick] [-- --reps=N] [-- --shape=t5-base] [-- --micro=N] [-- --control]`: DePT's savings against vanilla prompt tuning, measured, and how close
+ * `npm run bench [-- --json] [-- --quick] [-- --reps=N] [-- --shape=t5-base] [-- --micro=N] [-- --control] [-- --startup]`: DePT's savings against vanilla prompt tuning, measured, and how close
  * the training step runs to the backend's own matMul rate. Random weights (numbers are timings, not results).
  *
  * For each model shape (t5-small, batch 8; t5-base, batch 2; s = 256):
@@ -16,11 +16,15 @@
  * - evaluation throughput (examples/s): greedy generation of 20 tokens with and without the key/value cache, and
  *   label scoring;
  * - step time against s (128, 256, 512);
- * - with `--control`, a second PT configuration beside the first: the ratio of two identical steps, the noise floor.
+ * - with `--control`, a second PT configuration beside the first: the ratio of two identical steps, the noise floor;
+ * - the start-up time of `dept --help`, `dept data list` and `dept data kshot` beside loading tfjs alone
+ *   (`bench/startup.ts`; `--startup` runs only this part).
  * Everything runs in one process so ratios are fair. Human output goes to stderr, `--json` puts the figures on stdout.
  */
-import { Rng, initBackend, tf } from '@dept/tensor';
+import { Rng } from '@dept/core';
+import { initBackend, tf } from '@dept/tensor';
 import { benchTensors, makeBatch, makePrompt, type Batch } from './weights.ts';
+import { measureStartup } from './startup.ts';
 import { T5ForConditionalGeneration, buildT5Weights, presetConfig, type T5Config } from '@dept/t5';
 import type { DecomposedPrompt } from '@dept/prompt';
 import { adamwUpdate, clipGradNorm, HF_ADAMW_DEFAULTS } from '@dept/train';
@@ -30,6 +34,8 @@ const JSON_OUT = args.has('--json');
 const QUICK = args.has('--quick');
 /** `--control`: also time a second, identical PT configuration; its ratio to PT (ideally 1) shows the noise floor. */
 const CONTROL = args.has('--control');
+/** `--startup`: only the start-up times of the `dept` command. */
+const STARTUP_ONLY = args.has('--startup');
 const repsArg = process.argv.find((a) => a.startsWith('--reps='));
 /** Timed steps per configuration (the median is reported); `--reps=N` overrides. */
 const REPS = repsArg ? Math.max(1, Number(repsArg.slice('--reps='.length))) : QUICK ? 3 : 9;
@@ -230,6 +236,13 @@ async function evalThroughput(model: T5ForConditionalGeneration, b: number, s: n
 }
 
 async function main(): Promise<void> {
+  const startup = measureStartup();
+  log('start-up, median (fastest) of 5 runs as whole processes:');
+  for (const [name, t] of Object.entries(startup)) log(`  ${name.padEnd(10)} ${t.median_s.toFixed(2)} s (${t.min_s.toFixed(2)} s)`);
+  if (STARTUP_ONLY) {
+    if (JSON_OUT) process.stdout.write(`${JSON.stringify({ startup }, null, 2)}\n`);
+    return;
+  }
   const backend = await initBackend();
   log(`backend: ${backend.description}; random weights (timings only)`);
   const matmul_gflops = matmulRate();
@@ -237,7 +250,7 @@ async function main(): Promise<void> {
   const allShapes = [{ name: 't5-small', b: 8, micro: 4 }, { name: 't5-base', b: 2, micro: 1 }];
   const shapes = shapeArg ? allShapes.filter((x) => x.name === shapeArg.slice('--shape='.length)) : QUICK ? allShapes.slice(0, 1) : allShapes;
   const s = 256;
-  const results: Record<string, unknown> = { backend: backend.name, random_weights: true, matmul_gflops, s };
+  const results: Record<string, unknown> = { backend: backend.name, random_weights: true, matmul_gflops, s, startup };
   for (const shape of shapes) {
     const config = presetConfig(shape.name);
     MICRO = microArg ? MICRO : shape.micro;

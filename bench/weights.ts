@@ -1,5 +1,6 @@
 /** Random frozen weights, prompts and batches for the benchmarks (timings only; the values do not matter). */
-import { tf, type HostTensor, type Rng } from '@dept/tensor';
+import { type Rng } from '@dept/core';
+import { tf, type HostTensor } from '@dept/tensor';
 import { expectedTensorShapes, type T5Config } from '@dept/t5';
 import { DecomposedPrompt, kaimingUniformA } from '@dept/prompt';
 

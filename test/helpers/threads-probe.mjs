@@ -5,7 +5,8 @@ import { createHash } from 'node:crypto';
 import { register } from 'tsx/esm/api';
 
 register();
-const { initBackend, isDeptError, linear, linearWeight, Rng, tf } = await import('../../packages/tensor/src/index.ts');
+const { isDeptError, Rng } = await import('../../packages/core/src/index.ts');
+const { initBackend, linear, linearWeight, tf } = await import('../../packages/tensor/src/index.ts');
 let info;
 try {
   info = await initBackend({ announce: false });

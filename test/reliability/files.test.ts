@@ -6,7 +6,8 @@
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeSafetensors, Rng, type HostTensor } from '@dept/tensor';
+import { Rng } from '@dept/core';
+import { encodeSafetensors, type HostTensor } from '@dept/tensor';
 import { presetConfig, writeRandomT5 } from '@dept/t5';
 import { makeBankConfig, writeBank, type Bank } from '@dept/prompt';
 import { HostileCounter, expectRefusal, put, rawSafetensors, remove, runDept, tempDir } from './helpers.ts';

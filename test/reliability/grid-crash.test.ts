@@ -7,7 +7,7 @@ import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Rng } from '@dept/tensor';
+import { Rng } from '@dept/core';
 import { HostileCounter, killAtRandom, remove, runDept, spawnDept, spawnDeptSync, tempDir } from './helpers.ts';
 import { bankBytes, checkRunFolder, stableResults } from './runs.ts';
 

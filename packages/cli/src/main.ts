@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { isDeptError } from '@dept/tensor';
+import { isDeptError } from '@dept/core';
 import { registerCommands } from './commands/index.ts';
 import { intOption } from './options.ts';
 

@@ -1,5 +1,5 @@
 /** Parsing of command-line option values, with errors that name the flag and what was expected. */
-import { DeptError } from '@dept/tensor';
+import { DeptError } from '@dept/core';
 
 /**
  * An integer flag value.

@@ -4,7 +4,7 @@
  * recipe; errors name the file, the field path and what is allowed.
  */
 import { z } from 'zod';
-import { DeptError } from '@dept/tensor';
+import { DeptError } from '@dept/core';
 import { ModelSchema, TrainSchema, applySets, readRecipeFile, setPath } from './recipe.ts';
 
 const positiveInt = z.number().int().min(1);

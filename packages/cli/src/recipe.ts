@@ -6,8 +6,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parseDocument } from 'yaml';
-import { DeptError } from '@dept/tensor';
-import { DEFAULT_TRAIN_CONFIG } from '@dept/train';
+import { DeptError } from '@dept/core';
+import { DEFAULT_TRAIN_CONFIG } from '@dept/train/config';
 
 const positiveInt = z.number().int().min(1);
 const nonNegativeInt = z.number().int().min(0);

@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { DeptError } from '@dept/tensor';
+import { DeptError } from '@dept/core';
 import { loadPretrainedT5, presetConfig, readT5Config, writeRandomT5, type PretrainedT5 } from '@dept/t5';
 import type { Bank } from '@dept/prompt';
 import { getTask, loadDeptDataset, type KshotSampler } from '@dept/tasks';

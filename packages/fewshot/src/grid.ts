@@ -9,7 +9,8 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DeptError, initBackend, readJsonFile, sortKeysDeep, writeJsonAtomic } from '@dept/tensor';
+import { DeptError, readJsonFile, sortKeysDeep, writeJsonAtomic } from '@dept/core';
+import { initBackend } from '@dept/tensor';
 import type { PretrainedT5 } from '@dept/t5';
 import type { Bank } from '@dept/prompt';
 import { getTask, loadDeptDataset, type KshotSampler } from '@dept/tasks';

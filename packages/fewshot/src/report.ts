@@ -14,7 +14,7 @@ import type { ColumnTable } from 'arquero';
 import * as vl from 'vega-lite';
 import * as vega from 'vega';
 import { Resvg } from '@resvg/resvg-js';
-import { DeptError, readJsonFile, writeFileAtomic, writeJsonAtomic } from '@dept/tensor';
+import { DeptError, readJsonFile, writeFileAtomic, writeJsonAtomic } from '@dept/core';
 import { metricSpecFor } from '@dept/tasks';
 import type { TrainResults } from '@dept/train';
 import { readGridFile } from './grid.ts';

@@ -3,7 +3,7 @@
  * lowest loss on the target's dev split before training (as SPoT retrieves prompts). Every source is imported
  * (ours, DePT, ATTEMPT, PEFT) and fitted to the run's m, s and r first.
  */
-import { DeptError, Rng } from '@dept/tensor';
+import { DeptError, Rng } from '@dept/core';
 import type { PretrainedT5 } from '@dept/t5';
 import { DecomposedPrompt, type Bank } from '@dept/prompt';
 import { loadDeptDataset } from '@dept/tasks';

@@ -9,7 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBank } from '@dept/prompt';
-import { readJsonFile } from '@dept/tensor';
+import { readJsonFile } from '@dept/core';
 import { TrainingStopped } from '@dept/train';
 import { loadGridModel, readCellResults, runGrid, type GridEvent, type GridPlan } from '../src/index.ts';
 

@@ -3,7 +3,7 @@
  * `task`; metrics are computed per task with the task's own rules and reported as `<task>_<metric>`, plus
  * `average`, the mean over tasks of each task's selection metric, which picks the best shared bank.
  */
-import { DeptError } from '@dept/tensor';
+import { DeptError } from '@dept/core';
 import { computeMetrics, getTask, labelsList, selectionMetric, type Example } from '@dept/tasks';
 import type { Evaluation, TextExample } from '@dept/train';
 

@@ -3,7 +3,7 @@
  * on dev. `@dept/transfer` reads its `banks` field to find a bank by name (`runs/pretrain-sources#mnli`).
  */
 import { join } from 'node:path';
-import { DeptError, readJsonFile } from '@dept/tensor';
+import { DeptError, readJsonFile } from '@dept/core';
 import type { TrainConfig } from '@dept/train';
 import { SOURCE_MANIFEST_FILE } from '@dept/transfer';
 import type { MixingKind } from './mixing.ts';

@@ -6,7 +6,7 @@
  *
  * Rates sum to 1. A batch is drawn with replacement: each task's rate is spread evenly over its examples.
  */
-import { DeptError } from '@dept/tensor';
+import { DeptError } from '@dept/core';
 
 /** How tasks are mixed. */
 export type MixingKind = 'proportional' | 'temperature';

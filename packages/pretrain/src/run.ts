@@ -8,7 +8,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { DeptError, readJsonFile, writeJsonAtomic } from '@dept/tensor';
+import { DeptError, readJsonFile, writeJsonAtomic } from '@dept/core';
 import type { PretrainedT5 } from '@dept/t5';
 import { readBank, writeBank, type Bank } from '@dept/prompt';
 import { resolveDataDir } from '@dept/tasks';

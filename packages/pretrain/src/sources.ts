@@ -3,7 +3,7 @@
  * (or, when a folder lacks the splits DePT's rule reads, DePT's small-dataset rule on the split it has: e.g. the
  * `glue_pretrain` MNLI copy has one validation file, not matched/mismatched), and a seeded subsample per task.
  */
-import { DeptError, Rng } from '@dept/tensor';
+import { DeptError, Rng } from '@dept/core';
 import {
   deptSplit, findTaskData, formatExamples, getTask, isTaskName, loadTaskData, neededSources, resolveDataDir, splitTaskData,
   type Example, type SourceSplit, type SplitPlan, type SplitSizes,

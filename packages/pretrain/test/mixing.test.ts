@@ -2,7 +2,7 @@
  * The task mixture and the mixture evaluation, against values computed by hand.
  */
 import { describe, expect, it } from 'vitest';
-import { isDeptError } from '@dept/tensor';
+import { isDeptError } from '@dept/core';
 import { cumulativeWeights, weightedBatchIndices } from '@dept/train';
 import { exampleWeights, limitsFor, metricsByTask, mixingRates, mixtureEvaluation, sharedLabels, sourceTaskName, subsample } from '@dept/pretrain';
 

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isDeptError, Rng } from '@dept/tensor';
+import { isDeptError, Rng } from '@dept/core';
 import { makeBankConfig, writeBank, type Bank } from '@dept/prompt';
 import { importSourceBank, listSourceBanks, resolveBankRef } from '@dept/transfer';
 

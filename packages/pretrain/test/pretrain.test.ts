@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { isDeptError } from '@dept/tensor';
+import { isDeptError } from '@dept/core';
 import { loadPretrainedT5, presetConfig, writeRandomT5, type PretrainedT5 } from '@dept/t5';
 import { readBank, type Bank } from '@dept/prompt';
 import { trainPrompt, TrainingStopped, type TrainConfig } from '@dept/train';

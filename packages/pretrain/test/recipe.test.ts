@@ -3,7 +3,7 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isDeptError } from '@dept/tensor';
+import { isDeptError } from '@dept/core';
 import { readRecipeFile } from '../../cli/src/recipe.ts';
 import { resolvePretrainRecipe, validatePretrainRecipe } from '../../cli/src/pretrain-recipe.ts';
 import { REPO_ROOT } from '../../../test/helpers/shared.ts';

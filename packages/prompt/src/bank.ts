@@ -11,17 +11,8 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  DeptError,
-  type HostTensor,
-  allFinite,
-  readJsonFile,
-  readSafetensors,
-  shapeSize,
-  writeFolderAtomic,
-  writeJsonAtomic,
-  writeSafetensors,
-} from '@dept/tensor';
+import { DeptError, readJsonFile, writeFolderAtomic, writeJsonAtomic } from '@dept/core';
+import { type HostTensor, allFinite, readSafetensors, shapeSize, writeSafetensors } from '@dept/tensor';
 
 /** File names inside a bank folder. */
 export const BANK_CONFIG_FILE = 'adapter_config.json';

@@ -3,7 +3,7 @@
  * vanilla prompt of n tokens. With d 768, s 256: (100, 0), (80, 15), (60, 30), (40, 45), (20, 60), (0, 75) all give
  * 76,800.
  */
-import { DeptError } from '@dept/tensor';
+import { DeptError } from '@dept/core';
 
 /**
  * Trainable parameters of a decomposed prompt.

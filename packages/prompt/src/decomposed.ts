@@ -6,7 +6,8 @@
  *   encoder input = concat(P, E[ids] + scaling · (A @ B))   [b, m + s, d]
  *   encoder mask  = concat(ones(m), attention_mask)          [b, m + s]
  */
-import { tf, DeptError, type HostTensor } from '@dept/tensor';
+import { DeptError } from '@dept/core';
+import { tf, type HostTensor } from '@dept/tensor';
 
 /** Shapes and scaling of a decomposed prompt. */
 export interface DecomposedPromptShape {

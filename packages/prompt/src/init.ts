@@ -4,7 +4,8 @@
  * PEFT's later option) or RANDOM (N(0, 1), as `nn.Embedding`); A kaiming-uniform, i.e. U(−1/√r, 1/√r); B zeros,
  * so A·B = 0 at the start.
  */
-import { DeptError, type HostTensor, Rng, tf } from '@dept/tensor';
+import { DeptError, Rng } from '@dept/core';
+import { type HostTensor, tf } from '@dept/tensor';
 import type { T5ForConditionalGeneration, T5Tokenizer } from '@dept/t5';
 import type { DecomposedPromptShape } from './decomposed.ts';
 

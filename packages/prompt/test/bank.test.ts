@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { hostTensor, readSafetensors, Rng, writeSafetensors } from '@dept/tensor';
+import { Rng } from '@dept/core';
+import { hostTensor, readSafetensors, writeSafetensors } from '@dept/tensor';
 import { describeShared, sharedPath } from '../../../test/helpers/shared.ts';
 import { type Bank, bankScaling, makeBankConfig, readBank, writeBank } from '../src/bank.ts';
 

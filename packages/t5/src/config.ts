@@ -2,7 +2,7 @@
  * T5 configuration, read from a Hugging Face `config.json` (v1.0: relu FFN, tied embeddings; v1.1 / flan:
  * gated-gelu with the tanh gelu, untied `lm_head`).
  */
-import { DeptError } from '@dept/tensor';
+import { DeptError } from '@dept/core';
 
 /** The fields of HF's `T5Config` that the model uses, with HF spelling. */
 export interface T5Config {

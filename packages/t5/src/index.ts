@@ -16,4 +16,4 @@ export {
 } from './modeling.ts';
 export { T5Tokenizer, buildDemoTokenizerJson, type TokenBatch } from './tokenizer.ts';
 export { loadPretrainedT5, readT5Config, writeRandomT5, type PretrainedT5, type WriteRandomT5Options } from './pretrained.ts';
-export { fetchT5Model, cachedT5Model, T5_HUB_EXTRA_FILES, type FetchT5Options, type FetchedT5 } from './hub.ts';
+export { fetchT5Model, cachedT5Model, T5_HUB_EXTRA_FILES, type FetchT5Options, type FetchedT5 } from './fetch.ts';

@@ -3,7 +3,8 @@
  * `inputs_embeds` + `attention_mask`, cross-entropy with -100 ignored, greedy decoding with a key/value cache, and
  * label scoring. Weights are frozen plain tensors; gradients flow only to whatever produced `inputs_embeds`.
  */
-import { tf, type LinearWeight, linear, Rng } from '@dept/tensor';
+import { Rng } from '@dept/core';
+import { tf, type LinearWeight, linear } from '@dept/tensor';
 import type { T5Config } from './config.ts';
 import { bucketTable } from './buckets.ts';
 import { attentionCore, dropoutMultiplier } from './attention.ts';

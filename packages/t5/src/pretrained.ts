@@ -5,9 +5,8 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  DeptError, Rng, parseJsonText, readCheckpoint, writeFileAtomic, writeJsonAtomic, writeSafetensors, writeShardedCheckpoint, type WritableDtype,
-} from '@dept/tensor';
+import { DeptError, Rng, parseJsonText, writeFileAtomic, writeJsonAtomic } from '@dept/core';
+import { readCheckpoint, writeSafetensors, writeShardedCheckpoint, type WritableDtype } from '@dept/tensor';
 import { type T5Config, parseT5Config, t5ConfigJsonText } from './config.ts';
 import { T5ForConditionalGeneration } from './modeling.ts';
 import { T5Tokenizer, buildDemoTokenizerJson } from './tokenizer.ts';

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { DeptError, parseJsonText } from '@dept/tensor';
+import { DeptError, parseJsonText } from '@dept/core';
 
 /** A padded batch of token ids. */
 export interface TokenBatch {

@@ -3,7 +3,8 @@
  * Every expected tensor is checked for presence and shape; the message names the file, the tensor and the shape
  * that `config.json` implies. Aliases (`encoder.embed_tokens.weight`, `decoder.embed_tokens.weight`) are ignored.
  */
-import { tf, DeptError, allFinite, type HostTensor, type LinearWeight, linearWeight, disposeLinearWeight, Rng } from '@dept/tensor';
+import { DeptError, Rng } from '@dept/core';
+import { tf, allFinite, type HostTensor, type LinearWeight, linearWeight, disposeLinearWeight } from '@dept/tensor';
 import type { T5Config } from './config.ts';
 
 export interface AttentionWeights {

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, Rng, tf } from '@dept/tensor';
+import { Rng } from '@dept/core';
+import { initBackend, tf } from '@dept/tensor';
 import { attentionCore, dropoutMultiplier, SMALL_PRODUCT_ROWS } from '../src/attention.ts';
 
 /**

@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tf, initBackend, readCheckpoint, Rng, type HostTensor, roundToBf16, writeSafetensors, type BackendName } from '@dept/tensor';
+import { Rng } from '@dept/core';
+import { tf, initBackend, readCheckpoint, type HostTensor, roundToBf16, writeSafetensors, type BackendName } from '@dept/tensor';
 import {
   T5ForConditionalGeneration, T5Tokenizer, buildT5Weights, bucketTable, loadPretrainedT5, parseT5Config, presetConfig,
   randomT5Tensors, relativePositionBucket, writeRandomT5, type T5Config,

@@ -4,7 +4,7 @@
  */
 import * as aq from 'arquero';
 import type { ColumnTable } from 'arquero';
-import { DeptError, Rng } from '@dept/tensor';
+import { DeptError, Rng } from '@dept/core';
 import { balancedKshot, deptKshot, deptSplit, deptSplitForTask, splitRuleFor, splitSourcesFor, type SplitPlan, type SplitSizes, type SplitSource } from './algorithms.ts';
 import { displayFolder, findTaskData, resolveDataDir, type LayoutMatch } from './layout.ts';
 import { readGlueTsv, readMrpcMsr } from './readers/glue.ts';

@@ -61,7 +61,4 @@ export {
 export * from './algorithms.ts';
 
 // 6. Fetching from the Hugging Face hub
-export {
-  fetchHfDataset, parseHfDatasetSpec, HF_DATASET_ALIASES, PARQUET_CONVERSION_REVISION, FETCH_RECORD,
-  type FetchDatasetOptions, type FetchedDataset, type HfDatasetSpec,
-} from './hub.ts';
+export { fetchHfDataset, FETCH_RECORD, type FetchDatasetOptions, type FetchedDataset } from './fetch.ts';

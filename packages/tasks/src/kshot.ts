@@ -8,7 +8,7 @@
  *
  * See `../shared/docs/SPLITS.md` §2.
  */
-import { DeptError, type Rng } from '@dept/tensor';
+import { DeptError, type Rng } from '@dept/core';
 import { parsePythonFloat, pythonFloatRepr, rintHalfEven } from './metrics/python.ts';
 import { numpyPermutation } from './rng/numpy.ts';
 
@@ -165,7 +165,7 @@ export interface BalancedKshotSelection {
  * @param k how many rows to take; throws if the train set has fewer.
  * @param rng the seeded generator (advanced).
  * @example
- * import { Rng } from '@dept/tensor';
+ * import { Rng } from '@dept/core';
  * const sel = balancedKshot(['0', '1', '0', '1', '0', '1'], 4, new Rng(1), { classes: ['0', '1'] });
  * sel.classCounts; // { '0': 2, '1': 2 }
  */

@@ -7,7 +7,7 @@
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetSchema } from 'hyparquet';
-import { DeptError } from '@dept/tensor';
+import { DeptError } from '@dept/core';
 import { GLUE_TSV_COLUMNS } from './readers/glue.ts';
 import { getTask, type TaskSpec } from './registry.ts';
 import { LAYOUT_PRIORITY, type LayoutName, type SourceSplit } from './types.ts';

@@ -14,7 +14,7 @@
  * Predictions and targets are the decoded, `.strip()`ped strings (DePT `PostProcessor`).
  * `selection` is DePT's `metric_for_best_model = TASK_TO_METRICS[task][0]` (DEPT.md §1.4).
  */
-import { DeptError } from '@dept/tensor';
+import { DeptError } from '@dept/core';
 import { multircScores, qaScores } from './metrics/qa.ts';
 import { stringToFloat } from './metrics/python.ts';
 import {

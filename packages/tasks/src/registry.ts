@@ -4,7 +4,7 @@
  * the Hugging Face columns, the ClassLabel names in id order (`id2label`), and the folder names its data is found
  * under.
  */
-import { DeptError } from '@dept/tensor';
+import { DeptError } from '@dept/core';
 import type { LabelKind } from './types.ts';
 
 /** Where a task comes from; decides which file layouts can hold it. */

@@ -12,7 +12,7 @@
  *
  * See `../shared/docs/SPLITS.md` §1.
  */
-import { DeptError } from '@dept/tensor';
+import { DeptError } from '@dept/core';
 import { torchRandperm } from './rng/torch.ts';
 
 /** DePT `small_datasets_without_all_splits` (`src/tasks.py:33-36`), in source order. */

@@ -4,7 +4,7 @@
  * Quirks are kept on purpose: SNLI's `"hypothesis: "` (two spaces follow it), COPA's unused `question`, STS-B's
  * no-op "round to 0.2", MultiRC's markup removal and ReCoRD's `@highlight` cleaning and one example per answer.
  */
-import { DeptError } from '@dept/tensor';
+import { DeptError } from '@dept/core';
 import { stsbTargetString } from './algorithms.ts';
 import type { TaskSpec } from './registry.ts';
 import type { RowValue, TaskRow } from './types.ts';

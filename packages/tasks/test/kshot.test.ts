@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { isDeptError, Rng } from '@dept/tensor';
+import { isDeptError, Rng } from '@dept/core';
 import { describeShared, sharedPath } from '../../../test/helpers/shared.ts';
 import {
   balancedKshot,

@@ -3,7 +3,7 @@
  * (sklearn documentation). No expected value here comes from running the code under test.
  */
 import { describe, expect, it } from 'vitest';
-import { isDeptError } from '@dept/tensor';
+import { isDeptError } from '@dept/core';
 import {
   METRICS_BY_TASK,
   accuracy,

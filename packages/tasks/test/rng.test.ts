@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { isDeptError } from '@dept/tensor';
+import { isDeptError } from '@dept/core';
 import { describeShared, sharedPath } from '../../../test/helpers/shared.ts';
 import { MT19937, torchRandperm } from '../src/rng/torch.ts';
 import { numpyPermutation, PCG64, SeedSequence } from '../src/rng/numpy.ts';

@@ -6,7 +6,7 @@
  */
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
-import { DeptError } from './errors.ts';
+import { DeptError } from '@dept/core';
 import { registerMissingKernels } from './kernels.ts';
 import { setWasmBackendThreaded, type WasmBackendModule } from './wasm-threads.ts';
 import { DEFAULT_WASM_HEAP_HEADROOM_BYTES, guardWasmHeap } from './heap.ts';

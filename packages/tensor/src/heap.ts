@@ -12,7 +12,7 @@
  * {@link WasmHeapFullError} thrown, so what was already held is untouched.
  */
 import * as tf from '@tensorflow/tfjs';
-import { DeptError } from './errors.ts';
+import { DeptError } from '@dept/core';
 
 /** The most bytes a wasm32 heap can hold. */
 export const WASM_HEAP_LIMIT_BYTES = 4 * 2 ** 30;

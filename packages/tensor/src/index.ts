@@ -1,21 +1,23 @@
 /**
- * @dept/tensor: the only package that imports tfjs.
+ * @dept/tensor: the only package that imports tfjs. Errors, randomness and atomic files are `@dept/core`'s.
  *
- * 1. Errors: `DeptError` for user-facing problems.
- * 2. Host tensors and randomness: `HostTensor`, `Rng`.
+ * 1. Host tensors: `HostTensor`, plain float32 arrays with a shape, for files and package boundaries.
+ * 2. Backends and kernels: `initBackend`, `linear`, `matMulEach`, the wasm heap guard, dropout masks, and `tf`.
+ * 3. Tensor files: safetensors (read, write, sharded checkpoints), PyTorch `torch.save` archives (a safe subset), zip.
  */
-export { DeptError, isDeptError } from './errors.ts';
+
+// 1. Host tensors
 export { type HostTensor, hostTensor, shapeSize, allFinite } from './host.ts';
-export { Rng, type RngState } from './rng.ts';
+
+// 2. Backends and kernels
 export { initBackend, currentBackend, BACKEND_NAMES, type BackendName, type BackendInfo, type InitBackendOptions } from './backend.ts';
 export { linear, linearWeight, disposeLinearWeight, type LinearWeight } from './linear.ts';
 export { registerMissingKernels, float32TensorFilled, matMulEach } from './kernels.ts';
 export { guardWasmHeap, WasmHeapFullError, isWasmHeapFullError, WASM_HEAP_LIMIT_BYTES, DEFAULT_WASM_HEAP_HEADROOM_BYTES } from './heap.ts';
 export { fillDropoutMultipliers, fillDropoutMultipliersJs, dropoutFillIsWasm } from './dropout.ts';
 export * as tf from '@tensorflow/tfjs';
-// Files: atomic writes, JSON with located errors, safetensors, PyTorch torch.save archives (safe subset).
-export { writeFileAtomic, writeJsonAtomic, writeFolderAtomic, readJsonFile, parseJsonText, sortKeysDeep, tempSiblingPath, fsyncDir } from './fsutil.ts';
-export { scanJson, type JsonProblem, type JsonDuplicate } from './json.ts';
+
+// 3. Tensor files
 export {
   readSafetensors, readSafetensorsHeader, decodeSafetensors, encodeSafetensors, writeSafetensors, parseSafetensorsHeader,
   readCheckpoint, writeShardedCheckpoint, SAFETENSORS_SINGLE, SAFETENSORS_INDEX, MAX_HEADER_BYTES, DTYPE_BITS,
@@ -26,8 +28,3 @@ export {
 } from './safetensors.ts';
 export { readTorchFile, decodeTorchFile, type TorchFile, type TorchDtype, type ReadTorchOptions } from './torch.ts';
 export { ZipReader, isSafeEntryName, crc32, type ZipEntry, type ZipLimits } from './zip.ts';
-// The Hugging Face hub cache (huggingface_hub's layout): downloads with @huggingface/hub, offline use, HF_* variables.
-export {
-  openHubSnapshot, cachedSnapshotFolder, hubCacheDir, hubSettings, hubRepoFolder, validateRepoId, HubSnapshot,
-  type HubRepo, type HubRepoType, type HubFile, type HubEvent, type HubOptions, type HubSettings,
-} from './hub.ts';

@@ -13,10 +13,10 @@
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { join } from 'node:path';
-import { DeptError } from './errors.ts';
-import { readJsonFile, writeFileAtomic, writeJsonAtomic } from './fsutil.ts';
+import { DeptError } from '@dept/core';
+import { readJsonFile, writeFileAtomic, writeJsonAtomic } from '@dept/core';
 import { type HostTensor, shapeSize } from './host.ts';
-import { scanJson } from './json.ts';
+import { scanJson } from '@dept/core';
 
 /** Every dtype the safetensors format defines. */
 export type SafetensorsDtype =

@@ -11,7 +11,7 @@
  * little-endian zip entries `<archive>/data/<key>`, checked against what the tensors claim.
  */
 import { readFileSync } from 'node:fs';
-import { DeptError } from './errors.ts';
+import { DeptError } from '@dept/core';
 import { type HostTensor, shapeSize } from './host.ts';
 import { f16BitsToF32 } from './safetensors.ts';
 import { ZipReader, type ZipLimits } from './zip.ts';

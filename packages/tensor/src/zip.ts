@@ -6,7 +6,7 @@
  */
 import { Inflate } from 'fflate';
 import * as zlib from 'node:zlib';
-import { DeptError } from './errors.ts';
+import { DeptError } from '@dept/core';
 
 /** One entry of a zip central directory. */
 export interface ZipEntry {

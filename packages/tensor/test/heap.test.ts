@@ -1,14 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  DEFAULT_WASM_HEAP_HEADROOM_BYTES,
-  float32TensorFilled,
-  guardWasmHeap,
-  initBackend,
-  isDeptError,
-  isWasmHeapFullError,
-  tf,
-  WASM_HEAP_LIMIT_BYTES,
-} from '@dept/tensor';
+import { isDeptError } from '@dept/core';
+import { DEFAULT_WASM_HEAP_HEADROOM_BYTES, float32TensorFilled, guardWasmHeap, initBackend, isWasmHeapFullError, tf, WASM_HEAP_LIMIT_BYTES } from '@dept/tensor';
 
 const MiB = 2 ** 20;
 

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { float32TensorFilled, initBackend, matMulEach, Rng, tf } from '@dept/tensor';
+import { Rng } from '@dept/core';
+import { float32TensorFilled, initBackend, matMulEach, tf } from '@dept/tensor';
 
 /** Expected slice by plain index arithmetic (independent of any kernel). */
 function sliceByHand(values: number[], shape: number[], begin: number[], size: number[]): number[] {

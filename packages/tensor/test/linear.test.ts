@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { disposeLinearWeight, initBackend, linear, linearWeight, Rng, tf } from '@dept/tensor';
+import { Rng } from '@dept/core';
+import { disposeLinearWeight, initBackend, linear, linearWeight, tf } from '@dept/tensor';
 
 /** float64 `a [n, k] @ b [k, m]` by hand. */
 function matmul64(a: number[], b: number[], n: number, k: number, m: number): number[] {

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeShared, sharedPath } from '../../../test/helpers/shared.ts';
-import { isDeptError } from '../src/errors.ts';
+import { isDeptError } from '@dept/core';
 import { hostTensor } from '../src/host.ts';
-import { Rng } from '../src/rng.ts';
+import { Rng } from '@dept/core';
 import {
   bf16BitsToF32,
   decodeSafetensors,

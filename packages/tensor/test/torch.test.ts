@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeShared, sharedPath } from '../../../test/helpers/shared.ts';
 import { f32Bytes, makeZip, PickleWriter, torchZip } from '../../../test/helpers/torchfile.ts';
-import { isDeptError } from '../src/errors.ts';
+import { isDeptError } from '@dept/core';
 import { decodeTorchFile, readTorchFile } from '../src/torch.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'dept-torch-'));

@@ -2,7 +2,7 @@
  * Data order. The examples of epoch e are visited in a permutation drawn from an Rng seeded by (seed, e), so the
  * batch of any step is a pure function of (seed, step): a resumed run sees exactly the batches it would have seen.
  */
-import { Rng } from '@dept/tensor';
+import { Rng } from '@dept/core';
 
 /** Seed of a derived stream, e.g. `derivedSeed(seed, 'epoch', 3)`. FNV-1a over the parts, 32-bit. */
 export function derivedSeed(seed: number, ...parts: (string | number)[]): number {

@@ -6,7 +6,8 @@
  */
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { DeptError, fsyncDir, readCheckpoint, readJsonFile, writeJsonAtomic, writeSafetensors, type HostTensor } from '@dept/tensor';
+import { DeptError, fsyncDir, readJsonFile, writeJsonAtomic } from '@dept/core';
+import { readCheckpoint, writeSafetensors, type HostTensor } from '@dept/tensor';
 import { readBank, writeBank, type Bank } from '@dept/prompt';
 
 /** What `state.json` records. */

@@ -3,7 +3,7 @@
  * lora_lr 1e-4, no weight decay (the official code's `--weight_decay` never reaches its optimiser), 500 warm-up
  * steps then linear decay, clipping at 1.0, batch 32, m 60, r 30, s 256, greedy predictions of up to 20 tokens.
  */
-import { DeptError } from '@dept/tensor';
+import { DeptError } from '@dept/core';
 import type { PromptInit } from '@dept/prompt';
 import type { PredictionMode } from './evaluate.ts';
 

@@ -3,7 +3,8 @@
  * with special tokens skipped and stripped, compared as strings) or label scoring (each label string scored by its
  * teacher-forced log-likelihood, the most likely taken; faster, and it never produces an invalid label).
  */
-import { tf, DeptError } from '@dept/tensor';
+import { DeptError } from '@dept/core';
+import { tf } from '@dept/tensor';
 import type { T5ForConditionalGeneration, T5Tokenizer } from '@dept/t5';
 import { cutRows, unpaddedLength, type DecomposedPrompt } from '@dept/prompt';
 import { withHeapAdvice } from './heap-advice.ts';

@@ -3,7 +3,8 @@
  * evaluation, how many rows of how many input tokens did not fit, and a value of `micro_batch_size` or
  * `eval_batch_size` that halves them.
  */
-import { DeptError, isWasmHeapFullError } from '@dept/tensor';
+import { DeptError } from '@dept/core';
+import { isWasmHeapFullError } from '@dept/tensor';
 
 /** Where a batch ran and which setting bounds it. */
 export interface HeapContext {

@@ -8,7 +8,7 @@
  */
 import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { DeptError, tempSiblingPath } from '@dept/tensor';
+import { DeptError, tempSiblingPath } from '@dept/core';
 
 function alive(pid: number): boolean {
   try {

@@ -8,7 +8,8 @@
  */
 import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { DeptError, Rng, currentBackend, initBackend, readJsonFile, tempSiblingPath, tf, writeFileAtomic, writeJsonAtomic, sortKeysDeep, type HostTensor } from '@dept/tensor';
+import { DeptError, Rng, readJsonFile, tempSiblingPath, writeFileAtomic, writeJsonAtomic, sortKeysDeep } from '@dept/core';
+import { currentBackend, initBackend, tf, type HostTensor } from '@dept/tensor';
 import type { T5ForConditionalGeneration, T5Tokenizer } from '@dept/t5';
 import { DecomposedPrompt, cutRows, initPromptValues, makeBankConfig, unpaddedLength, type Bank, type DecomposedPromptShape } from '@dept/prompt';
 import { adamwUpdate, clipGradNorm, HF_ADAMW_DEFAULTS } from './adamw.ts';

@@ -2,7 +2,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Rng } from '@dept/tensor';
+import { Rng } from '@dept/core';
 import { presetConfig, writeRandomT5 } from '@dept/t5';
 import type { TextExample } from '@dept/train';
 

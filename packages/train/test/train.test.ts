@@ -2,7 +2,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_WASM_HEAP_HEADROOM_BYTES, guardWasmHeap, initBackend, isDeptError, WASM_HEAP_LIMIT_BYTES } from '@dept/tensor';
+import { isDeptError } from '@dept/core';
+import { DEFAULT_WASM_HEAP_HEADROOM_BYTES, guardWasmHeap, initBackend, WASM_HEAP_LIMIT_BYTES } from '@dept/tensor';
 import { loadPretrainedT5, type PretrainedT5 } from '@dept/t5';
 import { readBank } from '@dept/prompt';
 import { adamwUpdate, clipGradNorm, HF_ADAMW_DEFAULTS, linearWarmupDecay, trainPrompt, type TrainConfig } from '@dept/train';

@@ -2,7 +2,8 @@
  * Initialising a target prompt from source banks (pure host operations): fit one bank to the target's sizes,
  * average several, or pick the source with the lowest dev loss.
  */
-import { DeptError, type HostTensor, type Rng } from '@dept/tensor';
+import { DeptError, type Rng } from '@dept/core';
+import { type HostTensor } from '@dept/tensor';
 import { type Bank, kaimingUniformA, makeBankConfig, validateBank } from '@dept/prompt';
 
 /** The sizes a source bank is fitted to. */

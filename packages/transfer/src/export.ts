@@ -2,7 +2,8 @@
  * Exporting banks: to a plain PEFT prompt-tuning adapter (r = 0 only) or to our bank folder.
  */
 import { join } from 'node:path';
-import { DeptError, writeFolderAtomic, writeJsonAtomic, writeSafetensors } from '@dept/tensor';
+import { DeptError, writeFolderAtomic, writeJsonAtomic } from '@dept/core';
+import { writeSafetensors } from '@dept/tensor';
 import { BANK_CONFIG_FILE, BANK_FOLDER_FILES, BANK_KEYS, BANK_WEIGHTS_FILE, type Bank, validateBank, writeBank } from '@dept/prompt';
 
 /** `adapter_config.json` of a plain PEFT prompt-tuning adapter, as PEFT's dataclass dump writes it. */

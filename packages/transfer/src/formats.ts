@@ -7,7 +7,8 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { DeptError, type HostTensor, readJsonFile, readSafetensors, readTorchFile } from '@dept/tensor';
+import { DeptError, readJsonFile } from '@dept/core';
+import { type HostTensor, readSafetensors, readTorchFile } from '@dept/tensor';
 import { BANK_CONFIG_FILE, BANK_KEYS, BANK_WEIGHTS_FILE } from '@dept/prompt';
 
 /** Where a bank came from. */

@@ -2,7 +2,8 @@
  * `importBank`: any supported bank (DePT, PEFT, PEFT multitask, ATTEMPT, ours) → our {@link Bank}, with notes
  * that say what was converted, dropped or made up.
  */
-import { DeptError, type HostTensor, Rng } from '@dept/tensor';
+import { DeptError, Rng } from '@dept/core';
+import { type HostTensor } from '@dept/tensor';
 import { BANK_KEYS, type Bank, type BankConfigInput, type PromptTuningInit, bankFromTensors, kaimingUniformA, makeBankConfig } from '@dept/prompt';
 import { type BankFormat, MPT_KEYS, type RawBank, readRawBank } from './formats.ts';
 

@@ -6,7 +6,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { DeptError, readJsonFile } from '@dept/tensor';
+import { DeptError, readJsonFile } from '@dept/core';
 import { importBank, type ImportBankOptions, type ImportedBank } from './import.ts';
 
 /** The file that marks a folder of named source banks (written by `@dept/pretrain`). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Rng } from '@dept/tensor';
+import { Rng } from '@dept/core';
 import { type Bank, makeBankConfig } from '@dept/prompt';
 import { adaptBank, averageBanks, chooseBestSource } from '../src/index.ts';
 

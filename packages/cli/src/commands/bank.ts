@@ -1,22 +1,21 @@
 import type { Command } from 'commander';
-import { DeptError } from '@dept/tensor';
-import { bankScaling } from '@dept/prompt';
-import { type BankInspection, type ImportBankOptions, exportDept, exportPeft, importBank, inspectBank } from '@dept/transfer';
+import { DeptError } from '@dept/core';
+import type { BankInspection, ImportBankOptions } from '@dept/transfer';
 import { intOption } from '../options.ts';
 
 function fmtNum(v: number): string {
   return Number.isInteger(v) ? String(v) : v.toPrecision(10);
 }
 
-/** The human table of `dept bank inspect`. */
-export function formatInspection(info: BankInspection): string {
+/** The human table of `dept bank inspect`; `scaling` is lora_alpha/√r when the bank has A and B. */
+function formatInspection(info: BankInspection, scaling: number | null): string {
   const lines: string[] = [`format: ${info.format}  (${info.path})`];
   const c = info.config;
   if (c) {
     const keys = ['peft_type', 'num_virtual_tokens', 'token_dim', 'max_length', 'r', 'lora_alpha', 'num_transformer_submodules', 'num_tasks', 'base_model_name_or_path'];
     const parts = keys.filter((k) => c[k] !== undefined && c[k] !== null).map((k) => `${k} ${typeof c[k] === 'string' ? c[k] : JSON.stringify(c[k])}`);
     lines.push(`config: ${parts.join(', ')}`);
-    if (typeof c.r === 'number' && c.r > 0) lines.push(`scaling: ${bankScaling({ r: c.r, lora_alpha: typeof c.lora_alpha === 'number' ? c.lora_alpha : 8 }).toFixed(6)}`);
+    if (scaling !== null) lines.push(`scaling: ${scaling.toFixed(6)}`);
   } else lines.push('config: none');
   const rows = Object.entries(info.tensors).map(([name, t]) => [
     name,
@@ -45,10 +44,14 @@ export function registerBank(program: Command): void {
     .description('show the format, config and per-tensor statistics (float64 sum, L2, first values) of a bank')
     .argument('<path>', 'a bank folder or weights file')
     .option('--json', 'print the result as JSON on stdout')
-    .action((path: string, opts: { json?: boolean }) => {
+    .action(async (path: string, opts: { json?: boolean }) => {
+      const { inspectBank } = await import('@dept/transfer');
+      const { bankScaling } = await import('@dept/prompt');
       const info = inspectBank(path);
+      const c = info.config;
+      const scaling = c && typeof c.r === 'number' && c.r > 0 ? bankScaling({ r: c.r, lora_alpha: typeof c.lora_alpha === 'number' ? c.lora_alpha : 8 }) : null;
       if (opts.json) process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
-      else process.stderr.write(formatInspection(info));
+      else process.stderr.write(formatInspection(info, scaling));
     });
   bank
     .command('convert')
@@ -61,7 +64,8 @@ export function registerBank(program: Command): void {
     .option('--seed <n>', 'seed of the fresh A', '0')
     .option('--task <t>', 'multitask prompt tuning sources: a task index, "average" or "shared"', 'average')
     .option('--json', 'print {format, out, notes} as JSON on stdout')
-    .action((src: string, opts: { to: string; out: string; r?: string; maxLength?: string; seed: string; task: string; json?: boolean }) => {
+    .action(async (src: string, opts: { to: string; out: string; r?: string; maxLength?: string; seed: string; task: string; json?: boolean }) => {
+      const { exportDept, exportPeft, importBank } = await import('@dept/transfer');
       if (opts.to !== 'dept' && opts.to !== 'peft') throw new DeptError(`--to is "${opts.to}", expected dept or peft`);
       const importOpts: ImportBankOptions = { seed: intOption(opts.seed, '--seed', { min: 0 }) };
       if (opts.r !== undefined) importOpts.r = intOption(opts.r, '--r', { min: 0 });

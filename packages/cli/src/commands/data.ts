@@ -8,7 +8,7 @@
  * Tables for people go to stderr; `--json` output goes to stdout.
  */
 import type { Command } from 'commander';
-import { DeptError } from '@dept/tensor';
+import { DeptError } from '@dept/core';
 import {
   TASKS,
   displayFolder,

@@ -10,9 +10,7 @@
  * HF_HUB_CACHE. The work itself lives in `@dept/t5` (`fetchT5Model`) and `@dept/tasks` (`fetchHfDataset`).
  */
 import type { Command } from 'commander';
-import type { HubEvent, HubOptions } from '@dept/tensor';
-import { fetchT5Model } from '@dept/t5';
-import { fetchHfDataset } from '@dept/tasks';
+import type { HubEvent, HubOptions } from '@dept/hub';
 
 const ENV_HELP = `
 Environment (as huggingface_hub reads it):
@@ -111,6 +109,7 @@ export function registerFetch(program: Command): void {
     .option('--json', 'print a JSON summary on stdout instead of the folder')
     .addHelpText('after', ENV_HELP)
     .action(async (repo: string, flags: FetchFlags) => {
+      const { fetchT5Model } = await import('@dept/t5');
       const got = await fetchT5Model(repo, { ...hubOptions(flags, repo), revision: flags.revision ?? 'main' });
       process.stderr.write(`${repo}: ${got.files.length} files, ${got.downloaded.length} downloaded and ${got.files.length - got.downloaded.length} from the cache\n`);
       if (flags.json) process.stdout.write(`${JSON.stringify(got, null, 2)}\n`);
@@ -128,6 +127,7 @@ export function registerFetch(program: Command): void {
     .option('--json', 'print a JSON summary on stdout instead of the folder')
     .addHelpText('after', ENV_HELP)
     .action(async (dataset: string, flags: FetchFlags & { config?: string; out?: string }) => {
+      const { fetchHfDataset } = await import('@dept/tasks');
       const got = await fetchHfDataset(dataset, {
         ...hubOptions(flags, dataset),
         ...(flags.config !== undefined ? { config: flags.config } : {}),

@@ -5,8 +5,7 @@
  */
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { initBackend } from '@dept/tensor';
-import { resolveShard, runGrid, writeReport, type GridEvent, type Shard } from '@dept/fewshot';
+import type { GridEvent, Shard } from '@dept/fewshot';
 import type { TrainEvent } from '@dept/train';
 import type { Recipe } from '../recipe.ts';
 import { intOption } from '../options.ts';
@@ -75,6 +74,8 @@ function gridDisplay(): (event: GridEvent) => void {
  * await runFewshot(resolveRecipe('recipes/quickstart.yaml', {}, { grid: true }), { shard: '0/2' });
  */
 export async function runFewshot(recipe: Recipe, flags: Pick<FewshotFlags, 'shard' | 'shards' | 'overwrite' | 'json'>): Promise<void> {
+  const { initBackend } = await import('@dept/tensor');
+  const { resolveShard, runGrid, writeReport } = await import('@dept/fewshot');
   const shard: Shard | null = resolveShard({
     ...(flags.shard !== undefined ? { shard: flags.shard } : {}),
     ...(flags.shards !== undefined ? { shards: intOption(flags.shards, '--shards', { min: 1 }) } : {}),

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { DeptError, parseJsonText, type WritableDtype } from '@dept/tensor';
-import { parseT5Config, presetConfig, writeRandomT5, T5_PRESETS } from '@dept/t5';
+import { DeptError, parseJsonText } from '@dept/core';
+import type { WritableDtype } from '@dept/tensor';
+import { parseT5Config, presetConfig, T5_PRESETS } from '@dept/t5/config';
 import { intOption } from '../options.ts';
 
 /** Sample text for the demo tokenizer when no real tokenizer is given (a few hundred common English words). */
@@ -27,7 +28,7 @@ export function registerModel(program: Command): void {
     .option('--sample <file>', 'without --tokenizer: build the demo tokenizer from this text file (default: a built-in English sample)')
     .option('--dtype <dtype>', 'stored dtype: F32, F16 or BF16', 'F32')
     .option('--shard-bytes <n>', 'split into shards of at most this many bytes, with model.safetensors.index.json')
-    .action((opts: { config: string; out: string; seed: string; tokenizer?: string; sample?: string; dtype: string; shardBytes?: string }) => {
+    .action(async (opts: { config: string; out: string; seed: string; tokenizer?: string; sample?: string; dtype: string; shardBytes?: string }) => {
       const config = existsSync(opts.config)
         ? parseT5Config(parseJsonText(readFileSync(opts.config, 'utf8'), opts.config), opts.config)
         : presetConfig(opts.config);
@@ -40,6 +41,7 @@ export function registerModel(program: Command): void {
         if (opts.sample && !existsSync(opts.sample)) throw new DeptError(`--sample ${opts.sample}: file not found`);
         sampleTexts = (opts.sample ? readFileSync(opts.sample, 'utf8') : DEMO_TOKENIZER_TEXT).split(/\r?\n/);
       }
+      const { writeRandomT5 } = await import('@dept/t5');
       writeRandomT5(opts.out, config, {
         seed: intOption(opts.seed, '--seed', { min: 0 }),
         ...(opts.tokenizer ? { tokenizerDir: opts.tokenizer } : {}),

@@ -1,8 +1,6 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { initBackend } from '@dept/tensor';
-import { ensureModel } from '@dept/fewshot';
-import { runPretrain, type PretrainEvent, type PretrainOptions } from '@dept/pretrain';
+import type { PretrainEvent, PretrainOptions } from '@dept/pretrain';
 import type { TrainEvent } from '@dept/train';
 import { progressReporter } from './common.ts';
 import { intOption, numberOption } from '../options.ts';
@@ -41,6 +39,9 @@ export function registerPretrain(program: Command): void {
     .action(async (recipePath: string | undefined, flags: PretrainFlags & { resume?: boolean; overwrite?: boolean }) => {
       const recipe = resolvePretrainRecipe(recipePath, flags);
       const outDir = recipe.out ?? join('runs', recipe.name);
+      const { initBackend } = await import('@dept/tensor');
+      const { ensureModel } = await import('@dept/fewshot');
+      const { runPretrain } = await import('@dept/pretrain');
       await initBackend();
       const pretrained = ensureModel(recipe.model);
       const reporters = new Map<string, (event: TrainEvent) => void>();

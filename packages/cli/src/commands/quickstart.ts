@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { DeptError } from '@dept/tensor';
+import { DeptError } from '@dept/core';
 import { addRecipeFlags, resolveRecipe } from './common.ts';
 import { addGridFlags, runFewshot, type FewshotFlags } from './fewshot.ts';
 

@@ -4,7 +4,6 @@
  * paths on stderr.
  */
 import type { Command } from 'commander';
-import { writeReport } from '@dept/fewshot';
 
 /** `dept report`: aggregate a grid folder (mean ± sample std over seeds) into its report files. */
 export function registerReport(program: Command): void {
@@ -13,6 +12,7 @@ export function registerReport(program: Command): void {
     .description('aggregate the finished cells of a grid folder (mean ± sample std over seeds per task × k) into results.json/csv and report.md/svg/png')
     .option('--json', 'print the results JSON on stdout instead of the Markdown table')
     .action(async (runDir: string, opts: { json?: boolean }) => {
+      const { writeReport } = await import('@dept/fewshot');
       const written = await writeReport(runDir);
       if (opts.json) process.stdout.write(`${JSON.stringify(written.report, null, 2)}\n`);
       else process.stdout.write(written.table);

@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { DeptError, initBackend, parseJsonText, writeJsonAtomic, type HostTensor } from '@dept/tensor';
-import { loadPretrainedT5 } from '@dept/t5';
-import { DecomposedPrompt, readBank, scoreBatch } from '@dept/prompt';
+import { DeptError, parseJsonText, writeJsonAtomic } from '@dept/core';
+import type { HostTensor } from '@dept/tensor';
 import { intOption } from '../options.ts';
 
 /** A host tensor as nested arrays (for JSON). */
@@ -59,6 +58,9 @@ export function registerScore(program: Command): void {
     .action(async (opts: { model: string; bank: string; batch: string; out: string; greedySteps: string }) => {
       const steps = intOption(opts.greedySteps, '--greedy-steps', { min: 0 });
       const batch = readScoreBatch(opts.batch);
+      const { initBackend } = await import('@dept/tensor');
+      const { loadPretrainedT5 } = await import('@dept/t5');
+      const { DecomposedPrompt, readBank, scoreBatch } = await import('@dept/prompt');
       const bank = readBank(opts.bank);
       await initBackend();
       const { model, config } = loadPretrainedT5(opts.model);

@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { DeptError, initBackend } from '@dept/tensor';
-import { loadGridModel, runCell, resolveSourceBank } from '@dept/fewshot';
+import { DeptError } from '@dept/core';
 import { getTask } from '@dept/tasks';
 import { addRecipeFlags, progressReporter, resolveRecipe, type RecipeFlags } from './common.ts';
 
@@ -21,6 +20,8 @@ export function registerTrain(program: Command): void {
     if (recipe.k.length > 1) throw new DeptError(`dept train runs one k; the recipe names ${recipe.k.join(', ')}: use --k or dept fewshot`);
     const seed = flags.seed !== undefined || recipePath ? (recipe.seeds[0] as number) : 42;
     const outDir = recipe.out ?? join('runs', recipe.name, task.name);
+    const { initBackend } = await import('@dept/tensor');
+    const { loadGridModel, runCell, resolveSourceBank } = await import('@dept/fewshot');
     await initBackend();
     // A random model made on first use gets a demo tokenizer built from this task's texts.
     const { pretrained } = await loadGridModel({

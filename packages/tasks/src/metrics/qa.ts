@@ -4,7 +4,7 @@
  * scores (EM per question, F1 over all answer options, macro F1 per question).
  * All return fractions; `computeMetrics` scales by 100.
  */
-import { DeptError } from '@dept/tensor';
+import { DeptError } from '@dept/core';
 import { pySplit } from './python.ts';
 import { binaryF1, flipInvalidBinary, macroF1 } from './stats.ts';
 

@@ -3,7 +3,7 @@
  * All return fractions (accuracy 0.75, not 75) and may return NaN where scipy does; the task-level
  * `computeMetrics` scales by 100 and applies DePT's NaN -> 0.
  */
-import { DeptError } from '@dept/tensor';
+import { DeptError } from '@dept/core';
 
 function checkPair(a: readonly unknown[], b: readonly unknown[], where: string): void {
   if (a.length !== b.length) {

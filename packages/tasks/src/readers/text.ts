@@ -4,7 +4,7 @@
  * {@link DeptError} that names the file and the line.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { DeptError } from '@dept/tensor';
+import { DeptError } from '@dept/core';
 
 /** One physical line and its 1-based number. */
 export interface NumberedLine {

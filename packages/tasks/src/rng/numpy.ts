@@ -11,7 +11,7 @@
  * The 128-bit PCG state is held as eight 16-bit limbs in plain numbers, so every product and carry is
  * exact in float64 and no BigInt is touched on the hot path. See `../shared/docs/SPLITS.md` §4.
  */
-import { DeptError } from '@dept/tensor';
+import { DeptError } from '@dept/core';
 
 const INIT_A = 0x43b0d7e5;
 const MULT_A = 0x931e8875;

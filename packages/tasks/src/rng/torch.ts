@@ -10,7 +10,7 @@
  * torch >= 2.6 keeps this path for n < 2^32 / 20 = 214 748 364 only, so larger n are refused here
  * (see `../shared/docs/SPLITS.md` §3). DePT uses this for its dev/test split (seed 42).
  */
-import { DeptError } from '@dept/tensor';
+import { DeptError } from '@dept/core';
 
 const N = 624;
 const M = 397;

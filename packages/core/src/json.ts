@@ -1,8 +1,11 @@
 /**
- * A small JSON syntax scanner used where `JSON.parse` is not enough: it finds the line and column of a syntax
- * error (V8's messages do not always give a position) and it finds duplicate object keys, which `JSON.parse`
- * silently collapses (the last one wins). It builds no values; `JSON.parse` still does the parsing.
+ * JSON with located errors. `parseJsonText` and `readJsonFile` turn a syntax error into one line naming the file,
+ * line and column; `scanJson`, a small syntax scanner, finds that position (V8's messages do not always give one)
+ * and the duplicate object keys that `JSON.parse` silently collapses (the last one wins). The scanner builds no
+ * values; `JSON.parse` still does the parsing.
  */
+import { readFileSync } from 'node:fs';
+import { DeptError } from './errors.ts';
 
 /** Where a JSON text goes wrong. */
 export interface JsonProblem {
@@ -180,4 +183,43 @@ export function scanJson(text: string): { problem: JsonProblem | null; duplicate
     const { line, column } = lineColumn(text, position);
     return { problem: { position, line, column, message: (error as Error).message }, duplicate: s.duplicate };
   }
+}
+
+/**
+ * Parses JSON text, turning a syntax error into a one-line `DeptError`
+ * `<where>: not valid JSON (line L column C): <what>`.
+ *
+ * @example
+ * parseJsonText('{"a": 1}', 'inline'); // { a: 1 }
+ */
+export function parseJsonText<T = unknown>(text: string, where: string): T {
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  try {
+    return JSON.parse(body) as T;
+  } catch (error) {
+    const { problem } = scanJson(body);
+    if (problem) throw new DeptError(`${where}: not valid JSON (line ${problem.line} column ${problem.column}): ${problem.message}`, { cause: error });
+    throw new DeptError(`${where}: not valid JSON: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/**
+ * Reads and parses a JSON file. Errors are `DeptError`s: `<path>: file not found` (with `what` when given,
+ * e.g. "the adapter config") or `<path>: not valid JSON (line L column C): ...`. The caller validates the shape.
+ *
+ * @example
+ * const config = readJsonFile<{ r: number }>('bank/adapter_config.json', 'the adapter config');
+ */
+export function readJsonFile<T = unknown>(path: string, what?: string): T {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new DeptError(`${path}: file not found${what ? ` (expected ${what})` : ''}`, { cause: error });
+    if (code === 'EISDIR') throw new DeptError(`${path}: is a folder, expected a JSON file${what ? ` (${what})` : ''}`, { cause: error });
+    if (code === 'EACCES' || code === 'EPERM') throw new DeptError(`${path}: cannot read (permission denied)`, { cause: error });
+    throw error;
+  }
+  return parseJsonText<T>(text, path);
 }

@@ -1,12 +1,11 @@
 /**
- * Files written atomically (temporary file in the same folder, fsync, rename, fsync the folder) and JSON files
- * read with errors that name the file, line and column.
+ * Files and folders written atomically: a temporary sibling in the same folder, fsync, rename, fsync the folder.
+ * Readers see the old contents or the complete new ones, never a partial file.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { DeptError } from './errors.ts';
-import { scanJson } from './json.ts';
 
 /** A fresh name for a temporary sibling of `path` (same folder, so `rename` stays atomic). */
 export function tempSiblingPath(path: string, tag = 'tmp'): string {
@@ -80,45 +79,6 @@ export function sortKeysDeep(value: unknown): unknown {
     return out;
   }
   return value;
-}
-
-/**
- * Parses JSON text, turning a syntax error into a one-line `DeptError`
- * `<where>: not valid JSON (line L column C): <what>`.
- *
- * @example
- * parseJsonText('{"a": 1}', 'inline'); // { a: 1 }
- */
-export function parseJsonText<T = unknown>(text: string, where: string): T {
-  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  try {
-    return JSON.parse(body) as T;
-  } catch (error) {
-    const { problem } = scanJson(body);
-    if (problem) throw new DeptError(`${where}: not valid JSON (line ${problem.line} column ${problem.column}): ${problem.message}`, { cause: error });
-    throw new DeptError(`${where}: not valid JSON: ${(error as Error).message}`, { cause: error });
-  }
-}
-
-/**
- * Reads and parses a JSON file. Errors are `DeptError`s: `<path>: file not found` (with `what` when given,
- * e.g. "the adapter config") or `<path>: not valid JSON (line L column C): ...`. The caller validates the shape.
- *
- * @example
- * const config = readJsonFile<{ r: number }>('bank/adapter_config.json', 'the adapter config');
- */
-export function readJsonFile<T = unknown>(path: string, what?: string): T {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new DeptError(`${path}: file not found${what ? ` (expected ${what})` : ''}`, { cause: error });
-    if (code === 'EISDIR') throw new DeptError(`${path}: is a folder, expected a JSON file${what ? ` (${what})` : ''}`, { cause: error });
-    if (code === 'EACCES' || code === 'EPERM') throw new DeptError(`${path}: cannot read (permission denied)`, { cause: error });
-    throw error;
-  }
-  return parseJsonText<T>(text, path);
 }
 
 /**

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isDeptError } from '../src/errors.ts';
-import { parseJsonText, readJsonFile, writeFileAtomic, writeJsonAtomic } from '../src/fsutil.ts';
-import { scanJson } from '../src/json.ts';
+import { writeFileAtomic, writeJsonAtomic } from '../src/files.ts';
+import { parseJsonText, readJsonFile, scanJson } from '../src/json.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'dept-fs-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

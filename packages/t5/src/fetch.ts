@@ -6,9 +6,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  DeptError, cachedSnapshotFolder, openHubSnapshot, parseJsonText, type HubOptions, type HubSnapshot,
-} from '@dept/tensor';
+import { DeptError, parseJsonText } from '@dept/core';
+import { cachedSnapshotFolder, downloadSafetensors, openHubSnapshot, safetensorsKind, type HubOptions } from '@dept/hub';
 import { parseT5Config } from './config.ts';
 
 /** The files of a model folder fetched besides the weights, when the repository has them. */
@@ -35,46 +34,6 @@ export interface FetchedT5 {
   fromCache: boolean;
 }
 
-const PICKLES = /(^|\/)(pytorch_model[-\w.]*\.bin|pytorch_model\.bin\.index\.json|tf_model\.h5|flax_model\.msgpack|[-\w.]+\.(ckpt|pt|pth))$/;
-
-/** Which weights the folder uses, decided from the file list alone (nothing is downloaded for a refusal). */
-function weightKind(snap: HubSnapshot, where: string): 'single' | 'sharded' {
-  if (snap.has('model.safetensors')) return 'single';
-  if (snap.has('model.safetensors.index.json')) return 'sharded';
-  if (snap.fromCache) {
-    throw new DeptError(`${where}: the cache (${snap.folder}) has no model.safetensors or model.safetensors.index.json; run the fetch once with the network`);
-  }
-  const pickles = snap.files.map((f) => f.path).filter((p) => PICKLES.test(p));
-  const found = pickles.length > 0 ? `only ${pickles.slice(0, 3).join(', ')}${pickles.length > 3 ? ', …' : ''}` : 'no weights dept can read';
-  throw new DeptError(
-    `${where}: has no model.safetensors or model.safetensors.index.json (${found}); dept reads safetensors only, never PyTorch pickles such as pytorch_model.bin: pick a revision with safetensors (the hub's conversion bot opens one as refs/pr/N: --revision refs/pr/N) or convert the weights`,
-  );
-}
-
-/** Downloads the index and returns the shards it names, checking each is a plain file the repository has. */
-async function shardFiles(snap: HubSnapshot, where: string): Promise<string[]> {
-  const indexPath = await snap.download('model.safetensors.index.json');
-  const index = parseJsonText<unknown>(readFileSync(indexPath, 'utf8'), `${where} model.safetensors.index.json`);
-  const map = index !== null && typeof index === 'object' ? (index as { weight_map?: unknown }).weight_map : undefined;
-  if (map === null || typeof map !== 'object' || Array.isArray(map)) {
-    throw new DeptError(`${where} model.safetensors.index.json: "weight_map" must be an object of {tensor name: shard file}`);
-  }
-  const shards = [...new Set(Object.values(map as Record<string, unknown>))];
-  for (const s of shards) {
-    if (typeof s !== 'string' || !/^[\w.-]+\.safetensors$/.test(s) || s.includes('..')) {
-      throw new DeptError(`${where} model.safetensors.index.json: weight_map names ${JSON.stringify(s)}, expected a .safetensors file in the same folder`);
-    }
-    if (!snap.has(s)) {
-      throw new DeptError(
-        snap.fromCache
-          ? `${where}: shard ${s} is not in the cache (${snap.folder}); run the fetch once with the network`
-          : `${where}: model.safetensors.index.json names shard ${s}, which the repository does not have`,
-      );
-    }
-  }
-  return (shards as string[]).sort();
-}
-
 /**
  * Downloads a T5 model folder from the hub (or finds it in the cache) and returns its snapshot folder. The
  * config is fetched and checked first, so a repository that is not a T5 fails before any weights download.
@@ -99,18 +58,10 @@ export async function fetchT5Model(repo: string, opts: FetchT5Options = {}): Pro
         : `${where}: the repository has no config.json (expected a Hugging Face T5 model repository)`,
     );
   }
-  const kind = weightKind(snap, where);
+  safetensorsKind(snap, where); // refuses a repository without safetensors before anything is downloaded
   const configPath = await snap.download('config.json');
   parseT5Config(parseJsonText(readFileSync(configPath, 'utf8'), `${where} config.json`), `${where} config.json`);
-  const files = ['config.json'];
-  if (kind === 'single') {
-    await snap.download('model.safetensors');
-    files.push('model.safetensors');
-  } else {
-    const shards = await shardFiles(snap, where);
-    for (const f of shards) await snap.download(f);
-    files.push('model.safetensors.index.json', ...shards);
-  }
+  const files = ['config.json', ...(await downloadSafetensors(snap, where))];
   for (const f of T5_HUB_EXTRA_FILES) {
     if (!snap.has(f)) continue;
     await snap.download(f);
