@@ -1,27 +1,20 @@
 /**
  * The T5 encoder-decoder (Hugging Face `T5ForConditionalGeneration` semantics) on tfjs: forward from
- * `inputs_embeds` + `attention_mask`, cross-entropy with -100 ignored, greedy decoding with a key/value cache, and
- * label scoring. Weights are frozen plain tensors; gradients flow only to whatever produced `inputs_embeds`.
+ * `inputs_embeds` + `attention_mask`, and cross-entropy with -100 ignored; greedy decoding with a key/value cache and
+ * label scoring are in generation.ts, the layer pieces in layers.ts and attention.ts. Weights are frozen plain
+ * tensors; gradients flow only to whatever produced `inputs_embeds`.
  */
-import { Rng } from '@dept/core';
 import { tf, type LinearWeight, linear } from '@dept/tensor';
 import type { T5Config } from './config.ts';
 import { bucketTable } from './buckets.ts';
-import { attentionCore, dropoutMultiplier } from './attention.ts';
+import { attentionCore } from './attention.ts';
+import { activation, dropout, extendedMask, MASK_VALUE, rmsNorm, type DropoutContext } from './layers.ts';
+import { greedyGenerate, scoreCandidates, type GenerateOptions } from './generation.ts';
 import type { FeedForwardWeights, T5Weights } from './weights.ts';
 import { disposeT5Weights } from './weights.ts';
 
-/** float32's most negative finite value, HF's additive mask value (`torch.finfo(float32).min`). */
-const MASK_VALUE = -3.4028234663852886e38;
-
-/**
- * Dropout during training. Each dropout site draws its seed from `rng` in a fixed order, so a run (and a resumed
- * run, once the rng state is restored) sees the same masks.
- */
-export interface DropoutContext {
-  rate: number;
-  rng: Rng;
-}
+export type { DropoutContext } from './layers.ts';
+export type { GenerateOptions } from './generation.ts';
 
 /** Inputs of {@link T5ForConditionalGeneration.forward}. */
 export interface T5ForwardInputs {
@@ -43,89 +36,6 @@ export interface T5ForwardOutputs {
   logits: tf.Tensor3D;
   /** `[batch, enc_len, d_model]` after the final encoder layer norm. */
   encoderLastHiddenState: tf.Tensor3D;
-}
-
-/** Options of {@link T5ForConditionalGeneration.generate}. */
-export interface GenerateOptions {
-  /** Maximum number of generated tokens (default 20, DePT's `generation_max_length`). */
-  maxNewTokens?: number;
-  /** Stop a row at `</s>` and the whole batch when every row has (default true). */
-  stopAtEos?: boolean;
-  /** Use the key/value cache (default true); false recomputes the decoder over the whole prefix each step. */
-  useCache?: boolean;
-}
-
-interface LayerCache {
-  /** `[b·h, t, d_kv]` self-attention keys/values so far. */
-  selfK: tf.Tensor3D | null;
-  selfV: tf.Tensor3D | null;
-  /** `[b·h, d_kv, enc_len]` cross-attention keys, transposed, and `[b·h, enc_len, d_kv]` values (computed once). */
-  crossKT: tf.Tensor3D;
-  crossV: tf.Tensor3D;
-}
-
-/**
- * Dropout as `x ⊙ M` with a custom gradient: the multiplier M is made inside the forward pass and saved for the
- * backward pass (`dx = dy ⊙ M`); x is not kept, and no gradient is computed for M.
- */
-function dropout(x: tf.Tensor, ctx: DropoutContext | undefined): tf.Tensor {
-  if (!ctx || ctx.rate <= 0) return x;
-  const seed = ctx.rng.uint32();
-  const f = tf.customGrad(((xi: tf.Tensor, save: tf.GradSaveFunc) => {
-    const m = dropoutMultiplier(xi.shape, ctx.rate, seed);
-    save([m]);
-    return {
-      value: tf.mul(xi, m),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.mul(dy, saved[0] as tf.Tensor)],
-    };
-  }) as unknown as Parameters<typeof tf.customGrad>[0]);
-  return f(x) as tf.Tensor;
-}
-
-/**
- * `x · rsqrt(mean(x²) + eps) · w` over the last axis (T5LayerNorm: no mean subtraction, no bias), with a custom
- * gradient that keeps only x and the per-row r = rsqrt(mean(x²) + eps) (w is frozen):
- *   g = dy ⊙ w,  dx = r·g − x·r³·mean(g ⊙ x)
- */
-function rmsNorm(x: tf.Tensor, weight: tf.Tensor1D, eps: number): tf.Tensor {
-  const f = tf.customGrad(((xi: tf.Tensor, save: tf.GradSaveFunc) => {
-    const r = tf.rsqrt(tf.add(tf.mean(tf.square(xi), -1, true), eps));
-    save([xi, r]);
-    return {
-      value: tf.mul(tf.mul(xi, r), weight),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.tidy(() => {
-        const [sx, sr] = saved as [tf.Tensor, tf.Tensor];
-        const g = tf.mul(dy, weight);
-        const dot = tf.mean(tf.mul(g, sx), -1, true);
-        return [tf.sub(tf.mul(g, sr), tf.mul(sx, tf.mul(tf.pow(sr, 3), dot)))];
-      }),
-    };
-  }) as unknown as Parameters<typeof tf.customGrad>[0]);
-  return f(x) as tf.Tensor;
-}
-
-function geluNew(x: tf.Tensor): tf.Tensor {
-  // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
-  const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), Math.sqrt(2 / Math.PI));
-  return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
-}
-
-function activation(name: string, x: tf.Tensor): tf.Tensor {
-  switch (name) {
-    case 'relu':
-      return tf.relu(x);
-    case 'gelu_new':
-    case 'gelu_pytorch_tanh':
-      return geluNew(x);
-    case 'gelu': {
-      // exact erf gelu: 0.5·x·(1 + erf(x/√2))
-      return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.div(x, Math.SQRT2)), 1));
-    }
-    case 'silu':
-      return tf.mul(x, tf.sigmoid(x));
-    default:
-      throw new Error(`unsupported activation ${name}`);
-  }
 }
 
 /**
@@ -174,8 +84,11 @@ export class T5ForConditionalGeneration {
   /** Position-bias tables by shape, kept across calls (they depend only on the lengths). */
   private readonly biasCache = new Map<string, tf.Tensor4D>();
 
-  /** `[1, h, q, k]` relative position bias of the block-0 table for query positions `offset..offset+q-1`. */
-  private positionBias(bias: tf.Tensor2D, queryLength: number, keyLength: number, bidirectional: boolean, offset = 0): tf.Tensor4D {
+  /**
+   * `[1, h, q, k]` relative position bias of the block-0 table for query positions `offset..offset+q-1`.
+   * @internal (used by generation.ts)
+   */
+  positionBias(bias: tf.Tensor2D, queryLength: number, keyLength: number, bidirectional: boolean, offset = 0): tf.Tensor4D {
     const key = `${bias.id}:${queryLength}:${keyLength}:${bidirectional}:${offset}`;
     const cached = this.biasCache.get(key);
     if (cached && !cached.isDisposed) return cached;
@@ -195,14 +108,14 @@ export class T5ForConditionalGeneration {
     return result;
   }
 
-  /** `[b, len, h·d_kv]` → `[b, h, len, d_kv]`. */
-  private splitHeads(x: tf.Tensor): tf.Tensor4D {
+  /** `[b, len, h·d_kv]` → `[b, h, len, d_kv]`. @internal */
+  splitHeads(x: tf.Tensor): tf.Tensor4D {
     const [b, len] = x.shape as [number, number, number];
     return tf.transpose(tf.reshape(x, [b, len, this.config.num_heads, this.config.d_kv]), [0, 2, 1, 3]) as tf.Tensor4D;
   }
 
-  /** `[b, h, len, d_kv]` → `[b, len, h·d_kv]`. */
-  private mergeHeads(x: tf.Tensor4D): tf.Tensor3D {
+  /** `[b, h, len, d_kv]` → `[b, len, h·d_kv]`. @internal */
+  mergeHeads(x: tf.Tensor4D): tf.Tensor3D {
     const [b, h, len, dk] = x.shape;
     return tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [b, len, h * dk]) as tf.Tensor3D;
   }
@@ -220,7 +133,8 @@ export class T5ForConditionalGeneration {
     return tf.broadcastTo(bias, [batch, this.config.num_heads, q, k]) as tf.Tensor4D;
   }
 
-  private feedForward(x: tf.Tensor, ff: FeedForwardWeights, drop?: DropoutContext): tf.Tensor {
+  /** The feed-forward sublayer (v1.0 `relu` or gated) before its residual. @internal */
+  feedForward(x: tf.Tensor, ff: FeedForwardWeights, drop?: DropoutContext): tf.Tensor {
     let h: tf.Tensor;
     if (ff.wi0 && ff.wi1) {
       h = tf.mul(activation(this.config.dense_act_fn, linear(x, ff.wi0)), linear(x, ff.wi1));
@@ -230,13 +144,6 @@ export class T5ForConditionalGeneration {
     return linear(dropout(h, drop), ff.wo);
   }
 
-  /** `[b, k]` mask (1 keep, 0 pad) → additive `[b, 1, 1, k]`. */
-  private extendedMask(mask: tf.Tensor2D): tf.Tensor4D {
-    const m = tf.cast(mask, 'float32');
-    const [b, k] = m.shape;
-    return tf.reshape(tf.mul(tf.sub(1, m), MASK_VALUE), [b, 1, 1, k]) as tf.Tensor4D;
-  }
-
   /**
    * The encoder: `inputs_embeds [b, L, d_model]`, `attention_mask [b, L]` → last hidden state `[b, L, d_model]`.
    */
@@ -244,7 +151,7 @@ export class T5ForConditionalGeneration {
     const cfg = this.config;
     const L = inputsEmbeds.shape[1];
     const first = this.weights.encoder.blocks[0]?.selfAttention.relativeAttentionBias;
-    let bias: tf.Tensor = this.extendedMask(attentionMask);
+    let bias: tf.Tensor = extendedMask(attentionMask);
     if (first) bias = tf.add(this.positionBias(first, L, L, true), bias);
     const biases = this.biasesFor(bias, inputsEmbeds.shape[0], L, L);
     let h: tf.Tensor = dropout(inputsEmbeds, drop);
@@ -264,8 +171,8 @@ export class T5ForConditionalGeneration {
     return dropout(rmsNorm(h, this.weights.encoder.finalNorm, cfg.layer_norm_epsilon), drop) as tf.Tensor3D;
   }
 
-  /** Final decoder hidden state → logits, with the tied-embedding rescaling `d_model^-0.5`. */
-  private lmHead(hidden: tf.Tensor): tf.Tensor3D {
+  /** Final decoder hidden state → logits, with the tied-embedding rescaling `d_model^-0.5`. @internal */
+  lmHead(hidden: tf.Tensor): tf.Tensor3D {
     const scaled = this.config.tie_word_embeddings ? tf.mul(hidden, this.config.d_model ** -0.5) : hidden;
     return linear(scaled, this.weights.lmHead) as tf.Tensor3D;
   }
@@ -282,7 +189,7 @@ export class T5ForConditionalGeneration {
     if (first) selfBias = tf.add(this.positionBias(first, t, t, false), selfBias);
     const b = decoderInputIds.shape[0];
     const selfBiases = this.biasesFor(selfBias, b, t, t);
-    const crossBiases = this.biasesFor(this.extendedMask(encoderMask), b, t, encoderHidden.shape[1]);
+    const crossBiases = this.biasesFor(extendedMask(encoderMask), b, t, encoderHidden.shape[1]);
     let h: tf.Tensor = dropout(this.embed(decoderInputIds), drop);
     for (const block of this.weights.decoder.blocks) {
       const x = h;
@@ -344,111 +251,13 @@ export class T5ForConditionalGeneration {
   /**
    * Greedy decoding from `decoder_start_token_id`. Returns the generated ids per row (start token excluded). With
    * `stopAtEos` a row ends at its first `</s>` (kept in the output) and the loop ends once every row has; without
-   * it exactly `maxNewTokens` argmax steps are taken (as the parity fixture's `greedy_ids`).
+   * it exactly `maxNewTokens` argmax steps are taken (as the parity fixture's `greedy_ids`). See generation.ts.
    *
    * @example
    * const ids = await model.generate(encoderHidden, mask, { maxNewTokens: 20 });
    */
-  async generate(encoderHidden: tf.Tensor3D, encoderMask: tf.Tensor2D, options: GenerateOptions = {}): Promise<number[][]> {
-    const maxNew = options.maxNewTokens ?? 20;
-    const stopAtEos = options.stopAtEos ?? true;
-    const useCache = options.useCache ?? true;
-    const b = encoderHidden.shape[0];
-    const out: number[][] = Array.from({ length: b }, () => []);
-    const done = new Array<boolean>(b).fill(false);
-    const eos = this.config.eos_token_id;
-    const prefix: number[][] = Array.from({ length: b }, () => [this.config.decoder_start_token_id]);
-    const caches = useCache ? this.crossCaches(encoderHidden) : null;
-    const crossBias = tf.tidy(() => this.extendedMask(encoderMask)); // [b, 1, 1, enc_len]
-    try {
-      for (let step = 0; step < maxNew; step++) {
-        const next = tf.tidy(() => {
-          let logits: tf.Tensor2D;
-          if (caches) {
-            const last = tf.tensor2d(prefix.map((p) => [p[p.length - 1] as number]), [b, 1], 'int32');
-            logits = this.decodeStep(last, step, caches, crossBias);
-          } else {
-            const ids = tf.tensor2d(prefix, [b, step + 1], 'int32');
-            const full = this.decode(ids, encoderHidden, encoderMask);
-            logits = tf.reshape(tf.slice(full, [0, step, 0], [b, 1, -1]), [b, -1]) as tf.Tensor2D;
-          }
-          return tf.argMax(logits, -1);
-        });
-        const ids = Array.from(await next.data());
-        next.dispose();
-        for (let i = 0; i < b; i++) {
-          const id = ids[i] as number;
-          prefix[i]?.push(id);
-          if (!done[i]) out[i]?.push(id);
-          if (stopAtEos && id === eos) done[i] = true;
-        }
-        if (stopAtEos && done.every(Boolean)) break;
-      }
-    } finally {
-      crossBias.dispose();
-      if (caches) for (const c of caches) for (const t of [c.selfK, c.selfV, c.crossKT, c.crossV]) t?.dispose();
-    }
-    return out;
-  }
-
-  /** `[b, len, h·d_kv]` → `[b·h, len, d_kv]`. */
-  private headRows(x: tf.Tensor): tf.Tensor3D {
-    const [b, len] = x.shape as [number, number, number];
-    return tf.reshape(this.splitHeads(x), [b * this.config.num_heads, len, this.config.d_kv]) as tf.Tensor3D;
-  }
-
-  private crossCaches(encoderHidden: tf.Tensor3D): LayerCache[] {
-    return this.weights.decoder.blocks.map((block) => ({
-      selfK: null,
-      selfV: null,
-      crossKT: tf.tidy(() => tf.transpose(this.headRows(linear(encoderHidden, block.crossAttention.k)), [0, 2, 1]) as tf.Tensor3D),
-      crossV: tf.tidy(() => this.headRows(linear(encoderHidden, block.crossAttention.v))),
-    }));
-  }
-
-  /**
-   * Attention of one query position during cached decoding (no gradient): `q [b·h, 1, d_kv]` against keys given
-   * transposed, `kT [b·h, d_kv, k]`, and values `v [b·h, k, d_kv]`, with an additive bias broadcastable to
-   * `[b, h, 1, k]`. All heads go through one batched product each: per-head 2-D products of a single row cost
-   * more in per-call overhead (and in repacking keys and values every step) than they compute.
-   */
-  private attendOne(q: tf.Tensor3D, kT: tf.Tensor3D, v: tf.Tensor3D, bias: tf.Tensor, b: number, o: LinearWeight): tf.Tensor3D {
-    const h = this.config.num_heads;
-    const k = kT.shape[2];
-    const scores = tf.add(tf.reshape(tf.matMul(q, kT), [b, h, 1, k]), bias);
-    const probs = tf.reshape(tf.softmax(scores, -1), [b * h, 1, k]) as tf.Tensor3D;
-    const out = tf.reshape(tf.matMul(probs, v), [b, h, 1, this.config.d_kv]) as tf.Tensor4D;
-    return linear(this.mergeHeads(out), o) as tf.Tensor3D;
-  }
-
-  /** One cached decoder step for query position `position`: ids `[b, 1]` → logits `[b, vocab]`. */
-  private decodeStep(ids: tf.Tensor2D, position: number, caches: LayerCache[], crossBias: tf.Tensor4D): tf.Tensor2D {
-    const cfg = this.config;
-    const b = ids.shape[0];
-    const first = this.weights.decoder.blocks[0]?.selfAttention.relativeAttentionBias;
-    const selfBias = first ? this.positionBias(first, 1, position + 1, false, position) : tf.zeros([1, 1, 1, position + 1]);
-    let h: tf.Tensor = this.embed(ids);
-    this.weights.decoder.blocks.forEach((block, layer) => {
-      const cache = caches[layer] as LayerCache;
-      const normed = rmsNorm(h, block.selfAttentionNorm, cfg.layer_norm_epsilon);
-      const a = block.selfAttention;
-      const kNew = this.headRows(linear(normed, a.k));
-      const vNew = this.headRows(linear(normed, a.v));
-      const k = cache.selfK ? tf.concat([cache.selfK, kNew], 1) : kNew;
-      const v = cache.selfV ? tf.concat([cache.selfV, vNew], 1) : vNew;
-      cache.selfK?.dispose();
-      cache.selfV?.dispose();
-      cache.selfK = tf.keep(k as tf.Tensor3D);
-      cache.selfV = tf.keep(v as tf.Tensor3D);
-      h = tf.add(h, this.attendOne(this.headRows(linear(normed, a.q)), tf.transpose(cache.selfK, [0, 2, 1]) as tf.Tensor3D, cache.selfV, selfBias, b, a.o));
-      const crossIn = rmsNorm(h, block.crossAttentionNorm, cfg.layer_norm_epsilon);
-      const c = block.crossAttention;
-      h = tf.add(h, this.attendOne(this.headRows(linear(crossIn, c.q)), cache.crossKT, cache.crossV, crossBias, b, c.o));
-      const ffIn = rmsNorm(h, block.feedForwardNorm, cfg.layer_norm_epsilon);
-      h = tf.add(h, this.feedForward(ffIn, block.feedForward));
-    });
-    const out = rmsNorm(h, this.weights.decoder.finalNorm, cfg.layer_norm_epsilon);
-    return tf.reshape(this.lmHead(out), [b, -1]) as tf.Tensor2D;
+  generate(encoderHidden: tf.Tensor3D, encoderMask: tf.Tensor2D, options: GenerateOptions = {}): Promise<number[][]> {
+    return greedyGenerate(this, encoderHidden, encoderMask, options);
   }
 
   /**
@@ -458,21 +267,7 @@ export class T5ForConditionalGeneration {
    * @example
    * const scores = await model.scoreCandidates(encoderHidden, mask, [[632, 1], [71, 1]]);
    */
-  async scoreCandidates(encoderHidden: tf.Tensor3D, encoderMask: tf.Tensor2D, candidates: number[][]): Promise<number[][]> {
-    const b = encoderHidden.shape[0];
-    const result: number[][] = Array.from({ length: b }, () => []);
-    for (const cand of candidates) {
-      const scores = tf.tidy(() => {
-        const labels = tf.tensor2d(Array.from({ length: b }, () => cand), [b, cand.length], 'int32');
-        const logits = this.decode(this.shiftRight(labels), encoderHidden, encoderMask);
-        const V = logits.shape[2];
-        const logProbs = tf.logSoftmax(logits);
-        return tf.sum(tf.mul(logProbs, tf.oneHot(labels, V)), [1, 2]);
-      });
-      const values = await scores.data();
-      scores.dispose();
-      for (let i = 0; i < b; i++) result[i]?.push(values[i] as number);
-    }
-    return result;
+  scoreCandidates(encoderHidden: tf.Tensor3D, encoderMask: tf.Tensor2D, candidates: number[][]): Promise<number[][]> {
+    return scoreCandidates(this, encoderHidden, encoderMask, candidates);
   }
 }
