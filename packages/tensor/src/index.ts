@@ -25,6 +25,7 @@ export {
   type SafetensorsDtype, type ReadableDtype, type WritableDtype, type SafetensorsEntry, type SafetensorsHeader,
   type SafetensorsFile, type ReadSafetensorsOptions, type WriteSafetensorsOptions, type TensorCollection,
   type Checkpoint, type WriteShardedOptions,
-} from './safetensors.ts';
-export { readTorchFile, decodeTorchFile, type TorchFile, type TorchDtype, type ReadTorchOptions } from './torch.ts';
+} from './safetensors/index.ts';
+export { readTorchFile, decodeTorchFile, type TorchFile, type ReadTorchOptions } from './torch/file.ts';
+export type { TorchDtype } from './torch/pickle.ts';
 export { ZipReader, isSafeEntryName, crc32, type ZipEntry, type ZipLimits } from './zip.ts';

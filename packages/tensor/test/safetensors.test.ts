@@ -3,9 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeShared, sharedPath } from '../../../test/helpers/shared.ts';
-import { isDeptError } from '@dept/core';
+import { isDeptError, Rng } from '@dept/core';
 import { hostTensor } from '../src/host.ts';
-import { Rng } from '@dept/core';
 import {
   bf16BitsToF32,
   decodeSafetensors,
@@ -18,7 +17,7 @@ import {
   readSafetensorsHeader,
   writeSafetensors,
   writeShardedCheckpoint,
-} from '../src/safetensors.ts';
+} from '../src/safetensors/index.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'dept-st-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { describeShared, sharedPath } from '../../../test/helpers/shared.ts';
 import { f32Bytes, makeZip, PickleWriter, torchZip } from '../../../test/helpers/torchfile.ts';
 import { isDeptError } from '@dept/core';
-import { decodeTorchFile, readTorchFile } from '../src/torch.ts';
+import { decodeTorchFile, readTorchFile } from '../src/torch/file.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'dept-torch-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
