@@ -7,6 +7,24 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, ren
 import { basename, dirname, join, resolve } from 'node:path';
 import { DeptError } from './errors.ts';
 
+/** True when `path` is a file (links followed); false when it is anything else or absent. */
+export function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** True when `path` is a folder (links followed); false when it is anything else or absent. */
+export function isDir(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /** A fresh name for a temporary sibling of `path` (same folder, so `rename` stays atomic). */
 export function tempSiblingPath(path: string, tag = 'tmp'): string {
   return join(dirname(path), `.${basename(path)}.${tag}-${process.pid}-${randomBytes(4).toString('hex')}`);

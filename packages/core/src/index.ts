@@ -3,7 +3,7 @@
  *
  * 1. Errors: `DeptError`, the one user-facing error (one line, exit status 2).
  * 2. Randomness: `Rng`, the seeded generator every random draw flows through.
- * 3. Files: atomic writes of files and folders (`writeFileAtomic`, `writeJsonAtomic`, `writeFolderAtomic`).
+ * 3. Files: atomic writes of files and folders (`writeFileAtomic`, `writeJsonAtomic`, `writeFolderAtomic`), `isFile`, `isDir`.
  * 4. JSON: parsing with errors that name the file, line and column (`readJsonFile`, `parseJsonText`, `scanJson`).
  */
 
@@ -14,7 +14,7 @@ export { DeptError, isDeptError } from './errors.ts';
 export { Rng, type RngState } from './rng.ts';
 
 // 3. Files
-export { writeFileAtomic, writeJsonAtomic, writeFolderAtomic, sortKeysDeep, tempSiblingPath, fsyncDir } from './files.ts';
+export { writeFileAtomic, writeJsonAtomic, writeFolderAtomic, sortKeysDeep, tempSiblingPath, fsyncDir, isFile, isDir } from './files.ts';
 
 // 4. JSON
 export { readJsonFile, parseJsonText, scanJson, type JsonProblem, type JsonDuplicate } from './json.ts';

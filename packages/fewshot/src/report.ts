@@ -7,14 +7,14 @@
  * DePT's tables report (DEPT.md §3.1–3.2): Pearson for STS-B, Matthews correlation for CoLA, F1 for MultiRC
  * (F1a in the official flavour), ReCoRD and the MRQA tasks, accuracy for everything else (MRPC, QQP and CB included).
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as aq from 'arquero';
 import type { ColumnTable } from 'arquero';
 import * as vl from 'vega-lite';
 import * as vega from 'vega';
 import { Resvg } from '@resvg/resvg-js';
-import { DeptError, readJsonFile, writeFileAtomic, writeJsonAtomic } from '@dept/core';
+import { DeptError, isDir, readJsonFile, writeFileAtomic, writeJsonAtomic } from '@dept/core';
 import { metricSpecFor } from '@dept/tasks';
 import type { TrainResults } from '@dept/train';
 import { readGridFile } from './grid.ts';
@@ -80,14 +80,6 @@ export interface WrittenReport {
 }
 
 const STD_NOTE = 'sample standard deviation (n - 1) over seeds' as const;
-
-function isDir(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Every finished cell under a grid folder as an arquero table, one row per cell, ordered by task (grid order when

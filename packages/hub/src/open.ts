@@ -6,10 +6,10 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { datasetInfo, listFiles, modelInfo } from '@huggingface/hub';
-import { DeptError, writeFileAtomic } from '@dept/core';
+import { DeptError, isFile, writeFileAtomic } from '@dept/core';
 import { HubUnreachable, hubError, hubFetch } from './http.ts';
 import { COMMIT, hubCacheDir, hubRepoFolder, hubSettings, repoLabel, validateRepoId, validateRepoPath, validateRevision } from './settings.ts';
-import { HubSnapshot, isFile } from './snapshot.ts';
+import { HubSnapshot } from './snapshot.ts';
 import type { HubFile, HubOptions, HubRepo } from './types.ts';
 
 /** Every file under `dir`, as `/`-separated relative paths (symlinks followed), for caches with no tree record. */

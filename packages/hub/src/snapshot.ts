@@ -11,14 +11,6 @@ import { HubUnreachable, hubError } from './http.ts';
 import { COMMIT, hubRepoFolder, repoLabel, validateRepoPath } from './settings.ts';
 import type { HubEvent, HubFile, HubRepo, HubSettings } from './types.ts';
 
-export function isFile(p: string): boolean {
-  try {
-    return statSync(p).isFile();
-  } catch {
-    return false;
-  }
-}
-
 function fileSize(p: string): number {
   try {
     const s = statSync(p);

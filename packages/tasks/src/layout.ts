@@ -4,10 +4,10 @@
  * which file layout each folder uses, detected from its file names (and, where names are ambiguous, the first
  * row). See `datasets/README.md` for the layouts.
  */
-import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetSchema } from 'hyparquet';
-import { DeptError } from '@dept/core';
+import { DeptError, isDir, isFile } from '@dept/core';
 import { GLUE_TSV_COLUMNS } from './readers/glue.ts';
 import { getTask, type TaskSpec } from './registry.ts';
 import { LAYOUT_PRIORITY, type LayoutName, type SourceSplit } from './types.ts';
@@ -31,22 +31,6 @@ export interface DetectOptions {
 }
 
 const KSHOT_DIR = /^(\d+)-(\d+)$/;
-
-function isDir(p: string): boolean {
-  try {
-    return statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-function isFile(p: string): boolean {
-  try {
-    return statSync(p).isFile();
-  } catch {
-    return false;
-  }
-}
 
 function entries(dir: string): string[] {
   try {

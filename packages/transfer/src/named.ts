@@ -4,9 +4,9 @@
  * `<folder>#<name>`, or the folder itself with `{ name }` (default `shared`). Anything else is passed through
  * unchanged, so plain bank paths keep working exactly as before.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { DeptError, readJsonFile } from '@dept/core';
+import { DeptError, isDir, readJsonFile } from '@dept/core';
 import { importBank, type ImportBankOptions, type ImportedBank } from './import.ts';
 
 /** The file that marks a folder of named source banks (written by `@dept/pretrain`). */
@@ -29,10 +29,6 @@ export interface ResolvedBankRef {
   name: string | null;
   /** The manifest it came from, or null for a plain path. */
   manifestPath: string | null;
-}
-
-function isDir(path: string): boolean {
-  return existsSync(path) && statSync(path).isDirectory();
 }
 
 /**
