@@ -25,7 +25,7 @@ import { Rng } from '@dept/core';
 import { initBackend, tf } from '@dept/tensor';
 import { benchTensors, makeBatch, makePrompt, type Batch } from './weights.ts';
 import { measureStartup } from './startup.ts';
-import { T5ForConditionalGeneration, buildT5Weights, presetConfig, type T5Config } from '@dept/t5';
+import { T5ForConditionalGeneration, buildT5Weights, greedyGenerate, presetConfig, scoreCandidates, type T5Config } from '@dept/t5';
 import type { DecomposedPrompt } from '@dept/prompt';
 import { adamwUpdate, clipGradNorm, HF_ADAMW_DEFAULTS } from '@dept/train';
 
@@ -227,9 +227,9 @@ async function evalThroughput(model: T5ForConditionalGeneration, b: number, s: n
     return b / ((performance.now() - t0) / 1000);
   };
   // Encoder time is common to all three and excluded: this compares the decoding strategies themselves.
-  const greedy_cache = await run(() => model.generate(enc, mask, { maxNewTokens: 20, stopAtEos: false, useCache: true }));
-  const greedy_no_cache = await run(() => model.generate(enc, mask, { maxNewTokens: 20, stopAtEos: false, useCache: false }));
-  const score = await run(() => model.scoreCandidates(enc, mask, [[632, 1], [209, 1]]));
+  const greedy_cache = await run(() => greedyGenerate(model, enc, mask, { maxNewTokens: 20, stopAtEos: false, useCache: true }));
+  const greedy_no_cache = await run(() => greedyGenerate(model, enc, mask, { maxNewTokens: 20, stopAtEos: false, useCache: false }));
+  const score = await run(() => scoreCandidates(model, enc, mask, [[632, 1], [209, 1]]));
   tf.dispose([enc, mask, batch.ids, batch.mask, batch.labels]);
   prompt.dispose();
   return { greedy_cache, greedy_no_cache, score };

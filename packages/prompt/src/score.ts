@@ -4,7 +4,7 @@
  * parity tests).
  */
 import { tf, type HostTensor } from '@dept/tensor';
-import type { T5ForConditionalGeneration } from '@dept/t5';
+import { greedyGenerate, type T5ForConditionalGeneration } from '@dept/t5';
 import type { DecomposedPrompt } from './decomposed.ts';
 
 /** A pre-tokenized batch: inputs padded to exactly `max_length`, labels padded with -100. */
@@ -61,7 +61,7 @@ export async function scoreBatch(
     if ((options.greedySteps ?? 0) > 0) {
       const inputs = prompt.encoderInputs(embeds, mask);
       const enc = model.encode(inputs.inputsEmbeds, inputs.attentionMask);
-      greedy = await model.generate(enc, inputs.attentionMask, { maxNewTokens: options.greedySteps, stopAtEos: false, ...(options.useCache === undefined ? {} : { useCache: options.useCache }) });
+      greedy = await greedyGenerate(model, enc, inputs.attentionMask, { maxNewTokens: options.greedySteps, stopAtEos: false, ...(options.useCache === undefined ? {} : { useCache: options.useCache }) });
       tf.dispose([enc, inputs.inputsEmbeds, inputs.attentionMask]);
     }
     return {

@@ -6,7 +6,7 @@ import { tf, type LinearWeight, linear } from '@dept/tensor';
 import { extendedMask, rmsNorm } from './layers.ts';
 import type { T5ForConditionalGeneration } from './modeling.ts';
 
-/** Options of {@link greedyGenerate} (and `T5ForConditionalGeneration.generate`). */
+/** Options of {@link greedyGenerate}. */
 export interface GenerateOptions {
   /** Maximum number of generated tokens (default 20, DePT's `generation_max_length`). */
   maxNewTokens?: number;

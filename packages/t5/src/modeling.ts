@@ -9,12 +9,10 @@ import type { T5Config } from './config.ts';
 import { bucketTable } from './buckets.ts';
 import { attentionCore } from './attention.ts';
 import { activation, dropout, extendedMask, MASK_VALUE, rmsNorm, type DropoutContext } from './layers.ts';
-import { greedyGenerate, scoreCandidates, type GenerateOptions } from './generation.ts';
 import type { FeedForwardWeights, T5Weights } from './weights.ts';
 import { disposeT5Weights } from './weights.ts';
 
 export type { DropoutContext } from './layers.ts';
-export type { GenerateOptions } from './generation.ts';
 
 /** Inputs of {@link T5ForConditionalGeneration.forward}. */
 export interface T5ForwardInputs {
@@ -246,28 +244,5 @@ export class T5ForConditionalGeneration {
     const logits = this.decode(decoderInputIds, encoderLastHiddenState, inputs.attentionMask, inputs.dropout);
     const loss = this.crossEntropy(logits, inputs.labels);
     return { loss, logits, encoderLastHiddenState };
-  }
-
-  /**
-   * Greedy decoding from `decoder_start_token_id`. Returns the generated ids per row (start token excluded). With
-   * `stopAtEos` a row ends at its first `</s>` (kept in the output) and the loop ends once every row has; without
-   * it exactly `maxNewTokens` argmax steps are taken (as the parity fixture's `greedy_ids`). See generation.ts.
-   *
-   * @example
-   * const ids = await model.generate(encoderHidden, mask, { maxNewTokens: 20 });
-   */
-  generate(encoderHidden: tf.Tensor3D, encoderMask: tf.Tensor2D, options: GenerateOptions = {}): Promise<number[][]> {
-    return greedyGenerate(this, encoderHidden, encoderMask, options);
-  }
-
-  /**
-   * Log-likelihood of each candidate target for each row (teacher forcing), for classification by label scoring.
-   * `candidates` are token id lists (with `</s>`). Returns `[b][C]` summed log-probabilities.
-   *
-   * @example
-   * const scores = await model.scoreCandidates(encoderHidden, mask, [[632, 1], [71, 1]]);
-   */
-  scoreCandidates(encoderHidden: tf.Tensor3D, encoderMask: tf.Tensor2D, candidates: number[][]): Promise<number[][]> {
-    return scoreCandidates(this, encoderHidden, encoderMask, candidates);
   }
 }

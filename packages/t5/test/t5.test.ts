@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '@dept/core';
 import { tf, initBackend, readCheckpoint, type HostTensor, roundToBf16, writeSafetensors, type BackendName } from '@dept/tensor';
 import {
+  greedyGenerate, scoreCandidates,
   T5ForConditionalGeneration, T5Tokenizer, buildT5Weights, bucketTable, loadPretrainedT5, parseT5Config, presetConfig,
   randomT5Tensors, relativePositionBucket, writeRandomT5, type T5Config,
 } from '@dept/t5';
@@ -303,11 +304,11 @@ describe('decoding and memory', () => {
     const ids = tf.tensor2d([[5, 6, 7, 8, 1, 0], [9, 10, 1, 0, 0, 0]], undefined, 'int32');
     const mask = tf.tensor2d([[1, 1, 1, 1, 1, 0], [1, 1, 1, 0, 0, 0]]);
     const enc = model.encode(model.embed(ids), mask);
-    await model.generate(enc, mask, { maxNewTokens: 12 });
-    await model.generate(enc, mask, { maxNewTokens: 12, useCache: false }); // fills the position-bias cache
+    await greedyGenerate(model, enc, mask, { maxNewTokens: 12 });
+    await greedyGenerate(model, enc, mask, { maxNewTokens: 12, useCache: false }); // fills the position-bias cache
     const before = tf.memory().numTensors;
-    const cached = await model.generate(enc, mask, { maxNewTokens: 12 });
-    const full = await model.generate(enc, mask, { maxNewTokens: 12, useCache: false });
+    const cached = await greedyGenerate(model, enc, mask, { maxNewTokens: 12 });
+    const full = await greedyGenerate(model, enc, mask, { maxNewTokens: 12, useCache: false });
     expect(tf.memory().numTensors).toBe(before); // generation leaves no tensor behind
     expect(cached).toEqual(full);
     for (const row of cached) {
@@ -324,11 +325,11 @@ describe('decoding and memory', () => {
     const rows = lengths.map((len, r) => Array.from({ length: 6 }, (_, t) => Array.from({ length: config.d_model }, (_, j) => (t < len ? Math.sin(1 + r * 7 + t * 3 + j) : 50 * Math.cos(r + t + j)))));
     const enc = tf.tensor3d(rows);
     const mask = tf.tensor2d(lengths.map((len) => Array.from({ length: 6 }, (_, t) => (t < len ? 1 : 0))));
-    const cached = await model.generate(enc, mask, { maxNewTokens: 8, stopAtEos: false });
-    const full = await model.generate(enc, mask, { maxNewTokens: 8, stopAtEos: false, useCache: false });
+    const cached = await greedyGenerate(model, enc, mask, { maxNewTokens: 8, stopAtEos: false });
+    const full = await greedyGenerate(model, enc, mask, { maxNewTokens: 8, stopAtEos: false, useCache: false });
     for (const [r, len] of lengths.entries()) {
       const alone = tf.tensor3d([rows[r]!.slice(0, len)]);
-      const single = await model.generate(alone, tf.ones([1, len]) as tf.Tensor2D, { maxNewTokens: 8, stopAtEos: false });
+      const single = await greedyGenerate(model, alone, tf.ones([1, len]) as tf.Tensor2D, { maxNewTokens: 8, stopAtEos: false });
       expect(cached[r]).toEqual(single[0]);
       expect(full[r]).toEqual(single[0]);
       alone.dispose();
@@ -363,9 +364,9 @@ describe('decoding and memory', () => {
     const ids = tf.tensor2d([[5, 6, 7, 1]], undefined, 'int32');
     const mask = tf.tensor2d([[1, 1, 1, 1]]);
     const enc = model.encode(model.embed(ids), mask);
-    const [first] = await model.generate(enc, mask, { maxNewTokens: 1, stopAtEos: false });
+    const [first] = await greedyGenerate(model, enc, mask, { maxNewTokens: 1, stopAtEos: false });
     const candidates = Array.from({ length: 20 }, (_, i) => [i + 2]);
-    const scores = (await model.scoreCandidates(enc, mask, candidates))[0]!;
+    const scores = (await scoreCandidates(model, enc, mask, candidates))[0]!;
     const best = candidates[scores.indexOf(Math.max(...scores))]![0];
     if (first![0]! >= 2 && first![0]! < 22) expect(best).toBe(first![0]);
     // log-probabilities are negative and sum over the vocabulary's softmax is ≤ 1

@@ -5,7 +5,7 @@
  */
 import { DeptError } from '@dept/core';
 import { tf } from '@dept/tensor';
-import type { T5ForConditionalGeneration, T5Tokenizer } from '@dept/t5';
+import { greedyGenerate, scoreCandidates, type T5ForConditionalGeneration, type T5Tokenizer } from '@dept/t5';
 import { cutRows, unpaddedLength, type DecomposedPrompt } from '@dept/prompt';
 import { withHeapAdvice } from './heap-advice.ts';
 
@@ -73,10 +73,10 @@ export async function predict(
       });
       try {
         if (options.mode === 'generate') {
-          const ids = await model.generate(enc, mask, { maxNewTokens: options.maxNewTokens ?? 20, ...(options.useCache === undefined ? {} : { useCache: options.useCache }) });
+          const ids = await greedyGenerate(model, enc, mask, { maxNewTokens: options.maxNewTokens ?? 20, ...(options.useCache === undefined ? {} : { useCache: options.useCache }) });
           return ids.map((row) => tokenizer.decode(row));
         }
-        const scores = await model.scoreCandidates(enc, mask, candidates);
+        const scores = await scoreCandidates(model, enc, mask, candidates);
         return scores.map((row) => options.labels![row.indexOf(Math.max(...row))] as string);
       } finally {
         tf.dispose([enc, mask]);
