@@ -67,7 +67,7 @@ describe('dept train as a process', () => {
     const verbose = spawnDeptSync(['bank', 'inspect', bank, '--verbose']);
     expect(verbose.status).toBe(2);
     expect(verbose.stderr.split('\n')[0]).toBe(plain.stderr.trim());
-    expect(verbose.stderr).toMatch(/\n\s+at .*safetensors\.ts/);
+    expect(verbose.stderr).toMatch(/\n\s+at .*safetensors\/header\.ts/);
   });
 
   it('a full wasm heap is one line and exit status 2, and so is a bad DEPT_WASM_HEAP_HEADROOM_MB', () => {
