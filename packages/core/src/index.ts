@@ -17,4 +17,4 @@ export { Rng, type RngState } from './rng.ts';
 export { writeFileAtomic, writeJsonAtomic, writeFolderAtomic, sortKeysDeep, tempSiblingPath, fsyncDir, isFile, isDir } from './files.ts';
 
 // 4. JSON
-export { readJsonFile, parseJsonText, scanJson, type JsonProblem, type JsonDuplicate } from './json.ts';
+export { readJsonFile, parseJsonText, scanJson, type JsonProblem, type JsonDuplicate, type ScanJsonOptions } from './json.ts';

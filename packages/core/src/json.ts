@@ -38,10 +38,22 @@ export function lineColumn(text: string, position: number): { line: number; colu
   return { line, column: end - lineStart + 1 };
 }
 
+/** Options of {@link scanJson}. */
+export interface ScanJsonOptions {
+  /**
+   * Called with the source text of every number (`1`, `1.0`, `-0`, `1e3`: what `JSON.parse` no longer tells
+   * apart) and the keys of the objects around it, outermost first (array elements get their array's path).
+   */
+  onNumber?: (token: string, path: readonly string[]) => void;
+}
+
 class Scanner {
   pos = 0;
   duplicate: JsonDuplicate | null = null;
-  constructor(private readonly text: string) {}
+  constructor(
+    private readonly text: string,
+    private readonly opts: ScanJsonOptions = {},
+  ) {}
 
   fail(message: string, at = this.pos): never {
     throw Object.assign(new Error(message), { position: at });
@@ -65,7 +77,7 @@ class Scanner {
     if (c === '{') this.object(path, depth);
     else if (c === '[') this.array(path, depth);
     else if (c === '"') this.string();
-    else if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) this.number();
+    else if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) this.number(path);
     else if (t.startsWith('true', this.pos)) this.pos += 4;
     else if (t.startsWith('false', this.pos)) this.pos += 5;
     else if (t.startsWith('null', this.pos)) this.pos += 4;
@@ -156,10 +168,11 @@ class Scanner {
     return this.fail('unterminated string', start);
   }
 
-  number(): void {
+  number(path: string[]): void {
     const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(this.text.slice(this.pos, this.pos + 400));
     if (!m) this.fail('bad number');
     this.pos += m[0].length;
+    this.opts.onNumber?.(m[0], path);
   }
 }
 
@@ -170,9 +183,10 @@ class Scanner {
  * @example
  * scanJson('{"a": 1, "a": 2}').duplicate; // { key: 'a', path: [] }
  * scanJson('{\n "a": }').problem?.line;    // 2
+ * scanJson('{"x": {"shape": [1.0]}}', { onNumber: (t, p) => console.log(t, p) }); // 1.0 ['x', 'shape']
  */
-export function scanJson(text: string): { problem: JsonProblem | null; duplicate: JsonDuplicate | null } {
-  const s = new Scanner(text);
+export function scanJson(text: string, opts: ScanJsonOptions = {}): { problem: JsonProblem | null; duplicate: JsonDuplicate | null } {
+  const s = new Scanner(text, opts);
   try {
     s.value([], 0);
     s.ws();

@@ -62,4 +62,10 @@ describe('reading JSON files', () => {
     expect(scanJson('{"a\\u0062": 1, "ab": 2}').duplicate).toEqual({ key: 'ab', path: [] });
     expect(scanJson('{"a": [{"k": 1}, {"k": 2}]}').duplicate).toBeNull();
   });
+
+  it('reports each number as written, with the keys around it', () => {
+    const seen: [string, string[]][] = [];
+    scanJson('{"x": {"shape": [1.0, 2], "n": -0}, "y": [1e3, {"z": 4E-1}]}', { onNumber: (t, p) => seen.push([t, [...p]]) });
+    expect(seen).toEqual([['1.0', ['x', 'shape']], ['2', ['x', 'shape']], ['-0', ['x', 'n']], ['1e3', ['y']], ['4E-1', ['y', 'z']]]);
+  });
 });

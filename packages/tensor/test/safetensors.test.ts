@@ -250,6 +250,19 @@ describe('hostile safetensors files are refused with a clear message', () => {
     // skipping the tensor with a filter is fine
     expect(decodeSafetensors(i64, 'x', { names: () => false }).entries.get('ids')?.dtype).toBe('I64');
   });
+  it('shapes and offsets written as floats, with an exponent or a sign (JSON.parse makes them integers; serde refuses them)', () => {
+    const cases: [string, string][] = [
+      ['{"a":{"dtype":"F32","shape":[1.0],"data_offsets":[0,4]}}', 'tensor "a": shape must hold non-negative integers, got 1.0'],
+      ['{"a":{"dtype":"F32","shape":[1e0],"data_offsets":[0,4]}}', 'tensor "a": shape must hold non-negative integers, got 1e0'],
+      ['{"a":{"dtype":"F32","shape":[1,-0],"data_offsets":[0,0]}}', 'tensor "a": shape must hold non-negative integers, got -0'],
+      ['{"a":{"dtype":"F32","shape":[1],"data_offsets":[0.0,4.0]}}', 'tensor "a": data_offsets must hold non-negative integers, got 0.0'],
+      ['{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4E+0]}}', 'tensor "a": data_offsets must hold non-negative integers, got 4E+0'],
+    ];
+    for (const [h, msg] of cases) expectRefused(rawFile(h, 4), `model.safetensors: ${msg} (written with a fraction, an exponent or a sign)`);
+    // Numbers elsewhere, and the text "1.0" inside a name or the metadata, are not shapes.
+    const ok = decodeSafetensors(rawFile('{"__metadata__":{"shape":"[1.0]"},"a \\"shape\\": [1.0]":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', 4), 'x');
+    expect(ok.tensors.get('a "shape": [1.0]')?.shape).toEqual([1]);
+  });
   it('duplicate names (which JSON.parse would silently merge)', () => {
     const h = `{"a":${entry('F32', [2], 0, 8)},"a":${entry('F32', [2], 8, 16)}}`;
     expectRefused(rawFile(h, 16), 'model.safetensors: header names "a" twice (duplicate names are not allowed)');

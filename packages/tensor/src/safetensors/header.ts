@@ -1,7 +1,8 @@
 /**
  * The safetensors header: an 8-byte little-endian length `N`, then `N` bytes of UTF-8 JSON (starting with `{`,
- * padded with spaces), checked as strictly as the Rust reader checks it (size cap, unique names, byte sizes equal
- * to dtype size × element count, tensors tiling the data buffer with no overlap and no hole).
+ * padded with spaces), checked as strictly as the Rust reader checks it (size cap, unique names, shapes and offsets
+ * written as integers, byte sizes equal to dtype size × element count, tensors tiling the data buffer with no
+ * overlap and no hole).
  */
 import { DeptError, scanJson } from '@dept/core';
 import { shapeSize } from '../host.ts';
@@ -58,7 +59,19 @@ export function parseSafetensorsHeader(text: string, file: string, dataStart: nu
     const where = problem ? ` (line ${problem.line} column ${problem.column}): ${problem.message}` : '';
     throw new DeptError(`${file}: header is not valid JSON${where}`);
   }
-  const { duplicate } = scanJson(text);
+  // serde reads shape and data_offsets as usize, so `1.0`, `1e0` and `-0` are refused, though JSON.parse makes
+  // them the integers 1 and 0 (other non-integers are refused below, from the parsed values).
+  let disguised: { name: string; field: string; token: string } | null = null;
+  const { duplicate } = scanJson(text, {
+    onNumber: (token, path) => {
+      if (disguised || path.length !== 2 || path[0] === '__metadata__' || (path[1] !== 'shape' && path[1] !== 'data_offsets')) return;
+      if (!/^(0|[1-9][0-9]*)$/.test(token) && isNonNegativeInt(Number(token))) disguised = { name: path[0] as string, field: path[1] as string, token };
+    },
+  });
+  if (disguised) {
+    const { name, field, token } = disguised as { name: string; field: string; token: string };
+    throw new DeptError(`${file}: tensor "${name}": ${field} must hold non-negative integers, got ${token} (written with a fraction, an exponent or a sign)`);
+  }
   if (duplicate) {
     const inside = duplicate.path.length ? ` inside "${duplicate.path.join('.')}"` : '';
     throw new DeptError(`${file}: header names "${duplicate.key}" twice${inside} (duplicate names are not allowed)`);
