@@ -77,18 +77,33 @@ export interface ZipItem {
   statedSize?: number;
   /** CRC to write instead of the real one. */
   crc?: number;
+  /** Write no data: point this directory entry at the local header of the (earlier) item of that name. */
+  aliasOf?: string;
+  /** Name to write in the local header instead of `name` (the directory keeps `name`). */
+  localName?: string;
+  /** Uncompressed size to write in the local header only. */
+  localSize?: number;
 }
 
 /** Writes a zip archive (no zip64). */
 export function makeZip(items: ZipItem[]): Uint8Array {
   const locals: Buffer[] = [];
   const centrals: Buffer[] = [];
+  const offsets = new Map<string, { offset: number; compressed: number }>();
   let offset = 0;
   for (const it of items) {
     const name = Buffer.from(it.name, 'utf8');
     const body = it.method === 8 ? deflateRawSync(it.data) : Buffer.from(it.data);
     const crc = it.crc ?? crc32(it.data);
     const size = it.statedSize ?? it.data.length;
+    const alias = it.aliasOf === undefined ? undefined : offsets.get(it.aliasOf);
+    if (it.aliasOf !== undefined && !alias) throw new Error(`makeZip: no earlier item ${it.aliasOf}`);
+    if (alias) {
+      centrals.push(centralHeader(it, name, crc, alias.compressed, size, alias.offset), name);
+      continue;
+    }
+    offsets.set(it.name, { offset, compressed: body.length });
+    const localName = it.localName === undefined ? name : Buffer.from(it.localName, 'utf8');
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4);
@@ -96,31 +111,35 @@ export function makeZip(items: ZipItem[]): Uint8Array {
     local.writeUInt16LE(it.method ?? 0, 8);
     local.writeUInt32LE(crc >>> 0, 14);
     local.writeUInt32LE(body.length, 18);
-    local.writeUInt32LE(size, 22);
-    local.writeUInt16LE(name.length, 26);
-    locals.push(local, name, body);
-    const central = Buffer.alloc(46);
-    central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE(20, 4);
-    central.writeUInt16LE(20, 6);
-    central.writeUInt16LE(0x800, 8);
-    central.writeUInt16LE(it.method ?? 0, 10);
-    central.writeUInt32LE(crc >>> 0, 16);
-    central.writeUInt32LE(body.length, 20);
-    central.writeUInt32LE(size, 24);
-    central.writeUInt16LE(name.length, 28);
-    central.writeUInt32LE(offset, 42);
-    centrals.push(central, name);
-    offset += 30 + name.length + body.length;
+    local.writeUInt32LE(it.localSize ?? size, 22);
+    local.writeUInt16LE(localName.length, 26);
+    locals.push(local, localName, body);
+    centrals.push(centralHeader(it, name, crc, body.length, size, offset), name);
+    offset += 30 + localName.length + body.length;
   }
   const cd = Buffer.concat(centrals);
   const eocd = Buffer.alloc(22);
   eocd.writeUInt32LE(0x06054b50, 0);
-  eocd.writeUInt16LE(items.length, 8);
-  eocd.writeUInt16LE(items.length, 10);
+  eocd.writeUInt16LE(centrals.length / 2, 8);
+  eocd.writeUInt16LE(centrals.length / 2, 10);
   eocd.writeUInt32LE(cd.length, 12);
   eocd.writeUInt32LE(offset, 16);
   return new Uint8Array(Buffer.concat([...locals, cd, eocd]));
+}
+
+function centralHeader(it: ZipItem, name: Buffer, crc: number, compressed: number, size: number, offset: number): Buffer {
+  const central = Buffer.alloc(46);
+  central.writeUInt32LE(0x02014b50, 0);
+  central.writeUInt16LE(20, 4);
+  central.writeUInt16LE(20, 6);
+  central.writeUInt16LE(0x800, 8);
+  central.writeUInt16LE(it.method ?? 0, 10);
+  central.writeUInt32LE(crc >>> 0, 16);
+  central.writeUInt32LE(compressed, 20);
+  central.writeUInt32LE(size, 24);
+  central.writeUInt16LE(name.length, 28);
+  central.writeUInt32LE(offset, 42);
+  return central;
 }
 
 /** A torch-style archive: `<prefix>/data.pkl`, `<prefix>/data/<key>` storages, `<prefix>/version`. */

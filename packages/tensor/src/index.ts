@@ -26,6 +26,6 @@ export {
   type SafetensorsFile, type ReadSafetensorsOptions, type WriteSafetensorsOptions, type TensorCollection,
   type Checkpoint, type WriteShardedOptions,
 } from './safetensors/index.ts';
-export { readTorchFile, decodeTorchFile, type TorchFile, type ReadTorchOptions } from './torch/file.ts';
+export { readTorchFile, decodeTorchFile, int64ToFloat32, type TorchFile, type TorchEntry, type ReadTorchOptions } from './torch/file.ts';
 export type { TorchDtype } from './torch/pickle.ts';
-export { ZipReader, isSafeEntryName, crc32, type ZipEntry, type ZipLimits } from './zip.ts';
+export { ZipReader, isSafeEntryName, crc32, expansionBudget, EXPANSION_FACTOR, EXPANSION_FLOOR, type ZipEntry, type ZipLimits } from './zip.ts';

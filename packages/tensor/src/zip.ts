@@ -1,8 +1,10 @@
 /**
  * A defensive reader for zip archives (the container of PyTorch `torch.save` files). It reads the central
  * directory itself, refuses entry names that could escape a folder (`..`, absolute paths, drive letters),
- * encrypted or duplicate entries, and inflates with fflate's streaming `Inflate`, aborting as soon as an entry
- * grows past the size the directory states (zip-bomb protection). CRC-32 is checked.
+ * encrypted or duplicate entries, checks every local header against its directory entry (name, method, CRC and
+ * sizes) and refuses entries that share or overlap their data, and inflates with fflate's streaming `Inflate`,
+ * aborting as soon as an entry grows past the size the directory states (zip-bomb protection). The bytes inflated
+ * are bounded per entry and in total ({@link expansionBudget}). CRC-32 is checked.
  */
 import { Inflate } from 'fflate';
 import * as zlib from 'node:zlib';
@@ -18,6 +20,8 @@ export interface ZipEntry {
   crc32: number;
   /** Offset of the entry's local header. */
   localOffset: number;
+  /** Offset of the entry's (compressed) data, after its local header. */
+  dataOffset: number;
 }
 
 /** Limits for {@link ZipReader}. */
@@ -26,6 +30,25 @@ export interface ZipLimits {
   maxEntryBytes?: number;
   /** Most entries in the archive (default 100,000). */
   maxEntries?: number;
+  /** Most bytes inflated from deflated entries, all reads together (default {@link expansionBudget} of the archive). */
+  maxTotalBytes?: number;
+}
+
+/** An archive may expand to this many times its own size... */
+export const EXPANSION_FACTOR = 8;
+/** ...or to this many bytes, whichever is larger (so a small file is never refused). */
+export const EXPANSION_FLOOR = 64 * 2 ** 20;
+
+/**
+ * The most bytes reading a file of `fileBytes` bytes may produce, `max(8 × fileBytes, 64 MiB)`: for a zip, the
+ * bytes inflated; for a torch file, those plus 4 bytes per float32 value of the tensors read.
+ *
+ * @example
+ * expansionBudget(308_609);       // 67108864 (the 64 MiB floor)
+ * expansionBudget(1_000_000_000); // 8000000000
+ */
+export function expansionBudget(fileBytes: number): number {
+  return Math.max(EXPANSION_FACTOR * fileBytes, EXPANSION_FLOOR);
 }
 
 const SIG_EOCD = 0x06054b50;
@@ -73,6 +96,8 @@ export class ZipReader {
   readonly entries: Map<string, ZipEntry>;
   private readonly view: DataView;
   private readonly maxEntryBytes: number;
+  private readonly maxTotalBytes: number;
+  private inflated = 0;
 
   constructor(
     private readonly bytes: Uint8Array,
@@ -81,7 +106,13 @@ export class ZipReader {
   ) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.maxEntryBytes = limits.maxEntryBytes ?? 2 ** 32 - 1;
+    this.maxTotalBytes = limits.maxTotalBytes ?? expansionBudget(bytes.byteLength);
     this.entries = this.readDirectory(limits.maxEntries ?? 100_000);
+  }
+
+  /** Bytes inflated from deflated entries so far (stored entries are views of the archive and cost nothing). */
+  get expandedBytes(): number {
+    return this.inflated;
   }
 
   private fail(what: string): never {
@@ -130,6 +161,7 @@ export class ZipReader {
     if (count > maxEntries) this.fail(`zip archive has ${count} entries, more than the limit of ${maxEntries}`);
     if (cdOffset + cdSize > n) this.fail('zip central directory runs past the end of the file');
     const entries = new Map<string, ZipEntry>();
+    const rawNames = new Map<string, Uint8Array>();
     const decoder = new TextDecoder('utf-8', { fatal: true });
     let p = cdOffset;
     for (let k = 0; k < count; k++) {
@@ -169,10 +201,72 @@ export class ZipReader {
       if (flags & 1) this.fail(`zip entry "${name}" is encrypted`);
       if (method !== 0 && method !== 8) this.fail(`zip entry "${name}" uses compression method ${method} (only stored and deflate are read)`);
       if (entries.has(name)) this.fail(`zip archive holds "${name}" twice`);
-      entries.set(name, { name, method, compressedSize, size, crc32: crc, localOffset });
+      entries.set(name, { name, method, compressedSize, size, crc32: crc, localOffset, dataOffset: 0 });
+      rawNames.set(name, rawName);
       p += 46 + nameLen + extraLen + commentLen;
     }
+    const byOffset = [...entries.values()].sort((a, b) => a.localOffset - b.localOffset);
+    for (let i = 1; i < byOffset.length; i++) {
+      const prev = byOffset[i - 1] as ZipEntry;
+      const e = byOffset[i] as ZipEntry;
+      if (e.localOffset === prev.localOffset) {
+        this.fail(`zip entries "${prev.name}" and "${e.name}" point at the same local header (offset ${e.localOffset}); each entry must have data of its own`);
+      }
+    }
+    for (const entry of entries.values()) this.checkLocalHeader(entry, rawNames.get(entry.name) as Uint8Array, cdOffset);
+    for (let i = 1; i < byOffset.length; i++) {
+      const prev = byOffset[i - 1] as ZipEntry;
+      const e = byOffset[i] as ZipEntry;
+      if (e.localOffset < prev.dataOffset + prev.compressedSize) {
+        this.fail(`zip entry "${e.name}" (offset ${e.localOffset}) lies inside the data of "${prev.name}"; entries may not overlap`);
+      }
+    }
     return entries;
+  }
+
+  /**
+   * Checks an entry's local header against its directory entry (signature, name, method; CRC and sizes unless
+   * the entry defers them to a data descriptor) and sets its `dataOffset`; its data must end before the directory.
+   */
+  private checkLocalHeader(entry: ZipEntry, rawName: Uint8Array, cdOffset: number): void {
+    const at = entry.localOffset;
+    const name = entry.name;
+    if (at + 30 > cdOffset || this.u32(at) !== SIG_LOCAL) this.fail(`zip entry "${name}" has no local header at offset ${at}`);
+    const flags = this.u16(at + 6);
+    const nameLen = this.u16(at + 26);
+    const extraLen = this.u16(at + 28);
+    if (at + 30 + nameLen > cdOffset || Buffer.compare(this.bytes.subarray(at + 30, at + 30 + nameLen), rawName) !== 0) {
+      const local = Buffer.from(this.bytes.subarray(at + 30, Math.min(at + 30 + nameLen, cdOffset, at + 30 + 200))).toString('latin1');
+      this.fail(`zip entry "${name}": its local header (offset ${at}) names ${JSON.stringify(local)}; directory and local header must agree`);
+    }
+    const method = this.u16(at + 8);
+    if (method !== entry.method) this.fail(`zip entry "${name}": its local header says compression method ${method}, the directory ${entry.method}`);
+    let size = this.u32(at + 22);
+    let compressedSize = this.u32(at + 18);
+    if (size === 0xffffffff || compressedSize === 0xffffffff) {
+      // zip64 local extra field: uncompressed then compressed size, both 64-bit.
+      let e = at + 30 + nameLen;
+      const end = e + extraLen;
+      while (e + 4 <= end) {
+        if (this.u16(e) === 0x0001 && this.u16(e + 2) >= 16) {
+          size = this.u64(e + 4);
+          compressedSize = this.u64(e + 12);
+        }
+        e += 4 + this.u16(e + 2);
+      }
+    }
+    const deferred = (flags & 0x08) !== 0; // CRC and sizes in a data descriptor after the data (torch writes these)
+    const agrees = (local: number, central: number): boolean => local === central || (deferred && local === 0);
+    if (!agrees(this.u32(at + 14), entry.crc32) || !agrees(compressedSize, entry.compressedSize) || !agrees(size, entry.size)) {
+      this.fail(
+        `zip entry "${name}": its local header states CRC ${this.u32(at + 14)}, ${compressedSize} compressed and ${size} bytes, the directory CRC ${entry.crc32}, ${entry.compressedSize} and ${entry.size}`,
+      );
+    }
+    if (entry.method === 8 && entry.size > entry.compressedSize * MAX_DEFLATE_RATIO + 1024) {
+      this.fail(`zip entry "${name}" claims ${entry.size} bytes from ${entry.compressedSize} compressed (impossible for deflate: a zip bomb?)`);
+    }
+    entry.dataOffset = at + 30 + nameLen + extraLen;
+    if (entry.dataOffset + entry.compressedSize > cdOffset) this.fail(`zip entry "${name}" runs past the start of the central directory`);
   }
 
   /** Entry names in directory order. */
@@ -192,20 +286,18 @@ export class ZipReader {
   read(name: string): Uint8Array {
     const entry = this.entries.get(name);
     if (!entry) this.fail(`zip entry "${name}" not found`);
-    const { size, compressedSize, localOffset, method } = entry;
+    const { size, compressedSize, dataOffset: start, method } = entry;
     if (size > this.maxEntryBytes) this.fail(`zip entry "${name}" states ${size} bytes, more than the limit of ${this.maxEntryBytes}`);
-    if (this.u32(localOffset) !== SIG_LOCAL) this.fail(`zip entry "${name}" has no local header at offset ${localOffset}`);
-    const start = localOffset + 30 + this.u16(localOffset + 26) + this.u16(localOffset + 28);
-    if (start + compressedSize > this.bytes.byteLength) this.fail(`zip entry "${name}" runs past the end of the file`);
     const raw = this.bytes.subarray(start, start + compressedSize);
     let out: Uint8Array;
     if (method === 0) {
       if (compressedSize !== size) this.fail(`zip entry "${name}" is stored with ${compressedSize} bytes but states ${size}`);
       out = raw;
     } else {
-      if (size > compressedSize * MAX_DEFLATE_RATIO + 1024) {
-        this.fail(`zip entry "${name}" claims ${size} bytes from ${compressedSize} compressed (impossible for deflate: a zip bomb?)`);
+      if (this.inflated + size > this.maxTotalBytes) {
+        this.fail(`zip entry "${name}" would bring the bytes inflated from this archive past ${this.maxTotalBytes} (refused as a zip bomb)`);
       }
+      this.inflated += size;
       out = new Uint8Array(size);
       let written = 0;
       const inflater = new Inflate((chunk) => {

@@ -6,6 +6,7 @@ import { describeShared, sharedPath } from '../../../test/helpers/shared.ts';
 import { f32Bytes, makeZip, PickleWriter, torchZip } from '../../../test/helpers/torchfile.ts';
 import { isDeptError } from '@dept/core';
 import { decodeTorchFile, readTorchFile } from '../src/torch/file.ts';
+import { ZipReader } from '../src/zip.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'dept-torch-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -156,10 +157,10 @@ describe('malicious or broken torch files are refused and nothing runs', () => {
     const onString = new PickleWriter().proto(2).unicode('os.system').raw(0x29, 0x52).stop();
     expect(refusal(torchZip(onString, {}))).toContain('refused REDUCE on "os.system"');
   });
-  it('object-building opcodes: BUILD, INST, NEWOBJ, and unknown opcodes', () => {
+  it('object-building opcodes: BUILD (but on an OrderedDict), INST, NEWOBJ, and unknown opcodes', () => {
     const build = new PickleWriter().proto(2).raw(0x7d).raw(0x7d).raw(0x62).stop();
     expect(refusal(torchZip(build, {}))).toBe(
-      'file.bin: refused pickle opcode 0x62 BUILD at byte 4 (only the subset torch.save writes for tensors is read)',
+      "file.bin: refused pickle opcode 0x62 BUILD at byte 4 on a dict (BUILD is read only to set an OrderedDict's plain attributes, as a state_dict's _metadata)",
     );
     const inst = new PickleWriter().proto(2).mark().text('ios\nsystem\n').stop();
     expect(refusal(torchZip(inst, {}))).toContain('refused pickle opcode 0x69 INST at byte 3');
@@ -212,5 +213,199 @@ describe('malicious or broken torch files are refused and nothing runs', () => {
     writeFileSync(path, torchZip(payload('os', 'system', `touch ${marker}`), {}));
     expect(() => readTorchFile(path)).toThrow(`${path}: refused pickle global "os system"`);
     expect(existsSync(marker)).toBe(false);
+  });
+});
+
+/** A pickle assembled straight into bytes (PickleWriter's spread push is for small pickles). */
+function bigPickle(parts: (Uint8Array | number[])[]): Uint8Array {
+  const total = parts.reduce((n, p) => n + p.length, 0);
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** `n` copies of the opcode bytes `op`. */
+function repeat(op: number[], n: number): Uint8Array {
+  const out = new Uint8Array(op.length * n);
+  for (let i = 0; i < n; i++) out.set(op, i * op.length);
+  return out;
+}
+
+/** The growth of ArrayBuffer memory while `fn` runs (a bomb must be refused before it allocates). */
+function arrayBufferGrowth(fn: () => void): number {
+  const before = process.memoryUsage().arrayBuffers;
+  let peak = before;
+  fn();
+  peak = Math.max(peak, process.memoryUsage().arrayBuffers);
+  return peak - before;
+}
+
+describe('memory and time bombs in small files', () => {
+  it('40 stride-0 views [8192, 8192] of a 1-element storage (5 GB from a few kB) are refused, nothing allocated', () => {
+    const p = new PickleWriter().proto(2).raw(0x7d).mark();
+    for (let i = 0; i < 40; i++) p.unicode(`e${i}`).tensor('FloatStorage', '0', 1, 0, [8192, 8192], [0, 0]);
+    const bytes = torchZip(p.raw(0x75).stop(), { '0': f32Bytes([1]) });
+    expect(bytes.length).toBeLessThan(8_000);
+    let msg = '';
+    expect(arrayBufferGrowth(() => (msg = refusal(bytes)))).toBeLessThan(32 * 2 ** 20);
+    expect(msg).toBe(
+      'file.bin: tensor "e0" (offset 0, shape [8192, 8192], stride [0, 0]) has 67108864 elements but storage "0" holds 1: a view that repeats its storage (expand()) is refused; save it with .contiguous()',
+    );
+  });
+
+  it('a view that overlaps itself but holds no more elements than its storage is read', () => {
+    const pkl = dictOf((p) => p.tensor('FloatStorage', '0', 6, 0, [2, 3], [1, 1]));
+    expect([...(decodeTorchFile(torchZip(pkl, { '0': f32Bytes([0, 1, 2, 3, 4, 5]) }), 'f.pt').tensors.get('w')?.data ?? [])]).toEqual([0, 1, 2, 1, 2, 3]);
+  });
+
+  it('the bytes a file expands to are bounded before anything is inflated: 5 full views of 16 MB of deflated zeros', () => {
+    const n = 4 * 2 ** 20; // 4 Mi float32 = 16 MiB of zeros, deflated to about 16 kB
+    const p = new PickleWriter().proto(2).raw(0x7d).mark();
+    for (let i = 0; i < 5; i++) p.unicode(`v${i}`).tensor('FloatStorage', '0', n, 0, [n], [1]);
+    const bytes = makeZip([
+      { name: 'archive/data.pkl', data: p.raw(0x75).stop() },
+      { name: 'archive/data/0', data: new Uint8Array(4 * n), method: 8 },
+    ]);
+    expect(bytes.length).toBeLessThan(100_000);
+    let msg = '';
+    expect(arrayBufferGrowth(() => (msg = refusal(bytes)))).toBeLessThan(8 * 2 ** 20);
+    // 16 MiB inflated + 3 × 16 MiB of float32 fit in 64 MiB; the fourth view does not.
+    expect(msg).toBe(`file.bin: reading tensor "v3" would expand the file past its budget of 67108864 bytes (8 × its ${bytes.length} bytes, at least 64 MiB): refused as a memory bomb`);
+    // Asking only for what is needed stays inside the budget: the other tensors are checked, not read.
+    const f = decodeTorchFile(bytes, 'file.bin', { names: (name) => name === 'v0' });
+    expect([...f.tensors.keys()]).toEqual(['v0']);
+    expect([...f.entries.keys()]).toEqual(['v0', 'v1', 'v2', 'v3', 'v4']);
+    expect(f.entries.get('v4')).toEqual({ dtype: 'F32', shape: [n] });
+  });
+
+  it('reads only the tensors asked for: a corrupt storage of a tensor not asked for is never inflated', () => {
+    const p = new PickleWriter().proto(2).raw(0x7d).mark();
+    p.unicode('prompt').tensor('FloatStorage', '0', 2, 0, [2], [1]);
+    p.unicode('junk').tensor('FloatStorage', '1', 2, 0, [2], [1]);
+    const bytes = makeZip([
+      { name: 'archive/data.pkl', data: p.raw(0x75).stop() },
+      { name: 'archive/data/0', data: f32Bytes([1, 2]) },
+      { name: 'archive/data/1', data: f32Bytes([3, 4]), method: 8, crc: 7 },
+    ]);
+    expect(refusal(bytes)).toBe('file.bin: zip entry "archive/data/1" fails its CRC-32 check (corrupt file)');
+    const f = decodeTorchFile(bytes, 'file.bin', { names: (n) => n === 'prompt' });
+    expect([...(f.tensors.get('prompt')?.data ?? [])]).toEqual([1, 2]);
+    expect(f.tensors.has('junk')).toBe(false);
+  });
+
+  it('several directory entries pointing at one deflated local entry are refused', () => {
+    const p = new PickleWriter().proto(2).raw(0x7d).mark();
+    for (let i = 0; i < 8; i++) p.unicode(`t${i}`).tensor('FloatStorage', String(i), 4, 0, [4], [1]);
+    const data = f32Bytes([1, 2, 3, 4]);
+    const bytes = makeZip([
+      { name: 'archive/data.pkl', data: p.raw(0x75).stop() },
+      { name: 'archive/data/0', data, method: 8 },
+      ...[1, 2, 3, 4, 5, 6, 7].map((i) => ({ name: `archive/data/${i}`, data, method: 8 as const, aliasOf: 'archive/data/0' })),
+    ]);
+    expect(refusal(bytes)).toMatch(/^file\.bin: zip entries "archive\/data\/0" and "archive\/data\/1" point at the same local header \(offset \d+\); each entry must have data of its own$/);
+  });
+
+  it('a zip entry whose local header differs from the directory (name, size) is refused', () => {
+    const pkl = dictOf((p) => p.tensor('FloatStorage', '0', 1, 0, [1], [1]));
+    const renamed = makeZip([{ name: 'archive/data.pkl', data: pkl }, { name: 'archive/data/0', data: f32Bytes([1]), localName: 'archive/data/9' }]);
+    expect(refusal(renamed)).toMatch(/^file\.bin: zip entry "archive\/data\/0": its local header \(offset \d+\) names "archive\/data\/9"; directory and local header must agree$/);
+    const resized = makeZip([{ name: 'archive/data.pkl', data: pkl }, { name: 'archive/data/0', data: f32Bytes([1]), localSize: 400 }]);
+    expect(refusal(resized)).toMatch(/^file\.bin: zip entry "archive\/data\/0": its local header states CRC \d+, 4 compressed and 400 bytes, the directory CRC \d+, 4 and 4$/);
+  });
+
+  it('the zip reader bounds the bytes inflated over all entries, not only per entry', () => {
+    const mb = new Uint8Array(2 ** 20);
+    const bytes = makeZip([{ name: 'a', data: mb, method: 8 }, { name: 'b', data: mb, method: 8 }]);
+    const zip = new ZipReader(bytes, 'z.zip', { maxTotalBytes: 1.5 * 2 ** 20 });
+    expect(zip.read('a').length).toBe(2 ** 20);
+    expect(zip.expandedBytes).toBe(2 ** 20);
+    expect(() => zip.read('b')).toThrow('z.zip: zip entry "b" would bring the bytes inflated from this archive past 1572864 (refused as a zip bomb)');
+    // The default: 8 × the archive's size, at least 64 MiB.
+    expect(() => new ZipReader(bytes, 'z.zip').read('b')).not.toThrow();
+  });
+
+  it('a zip entry lying inside the data of another is refused', () => {
+    const pkl = dictOf((p) => p.tensor('FloatStorage', '0', 1, 0, [1], [1]));
+    // An entry whose stored data is itself a whole zip: its inner local header is listed again in the directory.
+    const inner = makeZip([{ name: 'archive/data/0', data: f32Bytes([1]) }]);
+    const outer = makeZip([{ name: 'archive/data.pkl', data: pkl }, { name: 'archive/blob', data: inner }]);
+    const buf = Buffer.from(outer);
+    // Append a directory entry for archive/data/0 pointing inside archive/blob's data.
+    const eocdAt = buf.length - 22;
+    const cdSize = buf.readUInt32LE(eocdAt + 12);
+    const cdOffset = buf.readUInt32LE(eocdAt + 16);
+    const innerAt = buf.indexOf(Buffer.from(inner.subarray(0, 30 + 'archive/data/0'.length)));
+    const innerCentral = Buffer.from(inner.subarray(inner.length - 22 - (46 + 'archive/data/0'.length), inner.length - 22));
+    innerCentral.writeUInt32LE(innerAt, 42);
+    const eocd = Buffer.from(buf.subarray(eocdAt));
+    eocd.writeUInt16LE(3, 8);
+    eocd.writeUInt16LE(3, 10);
+    eocd.writeUInt32LE(cdSize + innerCentral.length, 12);
+    const bytes = new Uint8Array(Buffer.concat([buf.subarray(0, cdOffset + cdSize), innerCentral, eocd]));
+    expect(refusal(bytes)).toMatch(/^file\.bin: zip entry "archive\/data\/0" \(offset \d+\) lies inside the data of "archive\/blob"; entries may not overlap$/);
+  });
+
+  it('a structure whose shared references multiply its paths (a DAG 21 levels deep) is refused', () => {
+    // memo 0 = None; 21 times: memo 0 = (memo 0, memo 0). The root reaches 2^22 - 1 entries.
+    const step = [0x6a, 0, 0, 0, 0, 0x6a, 0, 0, 0, 0, 0x86, 0x72, 0, 0, 0, 0]; // LONG_BINGET 0 ×2, TUPLE2, LONG_BINPUT 0
+    const pkl = bigPickle([[0x80, 2, 0x4e, 0x72, 0, 0, 0, 0], repeat(step, 21), [0x2e]]);
+    expect(refusal(torchZip(pkl, {}))).toBe('file.bin: the pickled structure reaches more than 2000000 entries (shared references multiply it)');
+  });
+});
+
+describe('pickles past the stated limits are refused in one line', () => {
+  it('APPENDS of 300,000 items is read (no call-stack overflow)', () => {
+    // {'w': tensor, 'big': [0, 0, ...]}
+    const head = new PickleWriter().proto(2).raw(0x7d).mark().unicode('w').tensor('FloatStorage', '0', 1, 0, [1], [1]).unicode('big').raw(0x5d, 0x28).stop();
+    const pkl = bigPickle([head.subarray(0, head.length - 1), repeat([0x4b, 0], 300_000), [0x65, 0x75, 0x2e]]); // APPENDS, SETITEMS, STOP
+    const f = decodeTorchFile(makeZip([{ name: 'a/data.pkl', data: pkl, method: 8 }, { name: 'a/data/0', data: f32Bytes([5]) }]), 'big.pt');
+    expect([...(f.tensors.get('w')?.data ?? [])]).toEqual([5]);
+    expect(f.skipped.length).toBe(300_000);
+  });
+
+  it('more than 2,000,000 container items in all', () => {
+    const chunk = bigPickle([[0x28], repeat([0x4b, 0], 700_000), [0x65]]); // MARK, 700k × BININT1 0, APPENDS
+    const pkl = bigPickle([[0x80, 2, 0x5d], chunk, chunk, chunk, [0x2e]]);
+    expect(refusal(makeZip([{ name: 'a/data.pkl', data: pkl, method: 8 }]))).toMatch(/^file\.bin: pickle containers hold more than 2000000 items in all \(byte \d+\)$/);
+  });
+
+  it('more than 1,000,000 memo entries (MEMOIZE), from a deflated pickle of a few kB', () => {
+    const pkl = bigPickle([[0x80, 4, 0x5d], repeat([0x94], 1_000_001), [0x2e]]);
+    const bytes = makeZip([{ name: 'a/data.pkl', data: pkl, method: 8 }]);
+    expect(bytes.length).toBeLessThan(10_000);
+    expect(refusal(bytes)).toBe('file.bin: pickle memo holds more than 1000000 entries (byte 1000003)');
+  });
+
+  it('a stack deeper than 1,000,000 values (MARKs count)', () => {
+    const pkl = bigPickle([[0x80, 2], repeat([0x28], 1_000_001), [0x2e]]);
+    expect(refusal(makeZip([{ name: 'a/data.pkl', data: pkl, method: 8 }]))).toBe('file.bin: pickle stack holds more than 1000000 values (byte 1000002)');
+  });
+});
+
+describe('BUILD is read only as torch.save(module.state_dict()) writes it', () => {
+  /** OrderedDict() {'w': tensor}, then BUILD with the state `state` assembles. */
+  function withState(state: (p: PickleWriter) => void): Uint8Array {
+    const p = new PickleWriter().proto(2).global('collections', 'OrderedDict').raw(0x29, 0x52).mark().unicode('w').tensor('FloatStorage', '0', 1, 0, [1], [1]).raw(0x75);
+    state(p);
+    return torchZip(p.raw(0x62).stop(), { '0': f32Bytes([3]) });
+  }
+
+  it('a plain _metadata state is checked and dropped', () => {
+    const f = decodeTorchFile(withState((p) => p.raw(0x7d).unicode('_metadata').raw(0x7d).unicode('').raw(0x7d).unicode('version').int(1).raw(0x73, 0x73, 0x73)), 'f.pt');
+    expect([...f.tensors.keys()]).toEqual(['w']);
+    expect(f.skipped).toEqual([]);
+  });
+
+  it('a state holding a tensor, a state that is not a dict, BUILD on a tensor', () => {
+    expect(refusal(withState((p) => p.raw(0x7d).unicode('x').tensor('FloatStorage', '0', 1, 0, [1], [1]).raw(0x73)))).toMatch(
+      /^file\.bin: pickle BUILD at byte \d+ sets an OrderedDict attribute holding a tensor \(only plain values are allowed\)$/,
+    );
+    expect(refusal(withState((p) => p.raw(0x5d)))).toMatch(/^file\.bin: pickle BUILD at byte \d+ sets an OrderedDict's state to a list, not a dict$/);
+    const onTensor = new PickleWriter().proto(2).tensor('FloatStorage', '0', 1, 0, [1], [1]).raw(0x7d, 0x62).stop();
+    expect(refusal(torchZip(onTensor, { '0': f32Bytes([1]) }))).toMatch(/^file\.bin: refused pickle opcode 0x62 BUILD at byte \d+ on a tensor /);
   });
 });

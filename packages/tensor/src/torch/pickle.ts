@@ -2,12 +2,14 @@
  * The pickle machine of the PyTorch reader: it interprets only the opcodes `torch.save` writes for tensors and
  * builds plain values (tuples, lists, dicts, storages, tensor views). Nothing is ever called: the few allowed globals
  * (the tensor-rebuild functions, the typed storage classes, `collections.OrderedDict`) are recognised by name, and
- * everything else is refused with a `DeptError`.
+ * everything else is refused with a `DeptError`. `BUILD` is read only where `torch.save(module.state_dict())` writes
+ * it: on an OrderedDict, with a plain state (the `_metadata` attribute), which is checked and then dropped.
+ * The memo, the stack and the items held by containers are bounded ({@link PICKLE_LIMITS}).
  */
 import { DeptError } from '@dept/core';
 
 /** Storage element types this reader converts to float32. */
-export type TorchDtype = 'F32' | 'F16' | 'BF16' | 'F64' | 'I64' | 'I32';
+export type TorchDtype = 'F32' | 'F16' | 'BF16' | 'F64' | 'I64' | 'I32' | 'U8' | 'BOOL';
 
 export const STORAGE_TYPES: Readonly<Record<string, { dtype: TorchDtype; bytes: number }>> = {
   FloatStorage: { dtype: 'F32', bytes: 4 },
@@ -16,13 +18,29 @@ export const STORAGE_TYPES: Readonly<Record<string, { dtype: TorchDtype; bytes: 
   DoubleStorage: { dtype: 'F64', bytes: 8 },
   LongStorage: { dtype: 'I64', bytes: 8 },
   IntStorage: { dtype: 'I32', bytes: 4 },
+  ByteStorage: { dtype: 'U8', bytes: 1 },
+  BoolStorage: { dtype: 'BOOL', bytes: 1 },
 };
+
+/**
+ * Bounds on what one pickle may build, far above what `torch.save` writes (a state dict of N tensors needs about
+ * 10·N memo entries, a stack a few dozen deep and about 20·N container items).
+ */
+export const PICKLE_LIMITS = {
+  /** Most memo entries (BINPUT, LONG_BINPUT, MEMOIZE). */
+  memo: 1_000_000,
+  /** Deepest stack, MARKs included. */
+  stack: 1_000_000,
+  /** Most items added to lists, tuples and dicts over the whole pickle. */
+  items: 2_000_000,
+} as const;
 
 export const REBUILD_FUNCTIONS = new Set(['_rebuild_tensor_v2', '_rebuild_parameter', '_rebuild_parameter_with_state']);
 
 export interface PTuple { kind: 'tuple'; items: PValue[] }
 export interface PList { kind: 'list'; items: PValue[] }
-export interface PDict { kind: 'dict'; entries: Map<PKey, PValue> }
+/** A dict; `ordered` for the result of `collections.OrderedDict()` (the only target BUILD accepts). */
+export interface PDict { kind: 'dict'; entries: Map<PKey, PValue>; ordered: boolean }
 export interface PGlobal { kind: 'global'; module: string; name: string }
 export interface PStorage { kind: 'storage'; dtype: TorchDtype; bytesPer: number; key: string; numel: number }
 export interface PTensor { kind: 'tensor'; storage: PStorage; offset: number; shape: number[]; stride: number[] }
@@ -56,6 +74,7 @@ export class PickleMachine {
   private marks: number[] = [];
   private memo = new Map<number, PValue>();
   private storages = new Map<string, PStorage>();
+  private items = 0;
 
   constructor(
     private readonly data: Uint8Array,
@@ -118,9 +137,25 @@ export class PickleMachine {
     return v as PValue;
   }
 
-  private push(v: PValue): void {
-    if (this.stack.length > 1_000_000) this.fail('pickle stack too deep');
+  private push(v: PValue | PMark): void {
+    if (this.stack.length >= PICKLE_LIMITS.stack) this.fail(`pickle stack holds more than ${PICKLE_LIMITS.stack} values (byte ${this.pos - 1})`);
     this.stack.push(v);
+  }
+
+  private memoize(k: number, v: PValue): void {
+    if (!this.memo.has(k) && this.memo.size >= PICKLE_LIMITS.memo) this.fail(`pickle memo holds more than ${PICKLE_LIMITS.memo} entries (byte ${this.pos - 1})`);
+    this.memo.set(k, v);
+  }
+
+  /** Counts `n` items added to containers against {@link PICKLE_LIMITS}.items. */
+  private addItems(n: number): void {
+    this.items += n;
+    if (this.items > PICKLE_LIMITS.items) this.fail(`pickle containers hold more than ${PICKLE_LIMITS.items} items in all (byte ${this.pos - 1})`);
+  }
+
+  private tuple(items: PValue[]): PTuple {
+    this.addItems(items.length);
+    return { kind: 'tuple', items };
   }
 
   private global(module: string, name: string): PGlobal {
@@ -141,12 +176,40 @@ export class PickleMachine {
   private setItems(dict: PValue, items: PValue[]): void {
     if (dict === null || typeof dict !== 'object' || dict.kind !== 'dict') this.fail(`pickle SETITEM(S) on ${describeValue(dict)}, not a dict`);
     if (items.length % 2 !== 0) this.fail('pickle SETITEMS with an odd number of items');
+    this.addItems(items.length / 2);
     for (let i = 0; i < items.length; i += 2) dict.entries.set(this.memoKey(items[i] as PValue), items[i + 1] as PValue);
   }
 
   private append(list: PValue, items: PValue[]): void {
     if (list === null || typeof list !== 'object' || list.kind !== 'list') this.fail(`pickle APPEND(S) on ${describeValue(list)}, not a list`);
-    list.items.push(...items);
+    this.addItems(items.length);
+    // One at a time: a spread push of a long APPENDS overflows the call stack.
+    for (const v of items) list.items.push(v);
+  }
+
+  /**
+   * BUILD: `torch.save(module.state_dict())` sets the OrderedDict's `_metadata` attribute this way. Accepted only on
+   * an OrderedDict with a dict of plain values (None, bools, numbers, strings, and lists, tuples and dicts of them);
+   * the state is checked and dropped, so nothing from it reaches the tensors.
+   */
+  private build(inst: PValue, state: PValue, at: number): void {
+    if (inst === null || typeof inst !== 'object' || inst.kind !== 'dict' || !inst.ordered) {
+      this.fail(
+        `refused pickle opcode 0x62 BUILD at byte ${at} on ${describeValue(inst)} (BUILD is read only to set an OrderedDict's plain attributes, as a state_dict's _metadata)`,
+      );
+    }
+    if (state === null || typeof state !== 'object' || state.kind !== 'dict') this.fail(`pickle BUILD at byte ${at} sets an OrderedDict's state to ${describeValue(state)}, not a dict`);
+    for (const k of state.entries.keys()) if (typeof k !== 'string') this.fail(`pickle BUILD at byte ${at} sets an attribute named ${describeValue(k)}, not a string`);
+    const seen = new Set<object>();
+    const plain = (v: PValue, depth: number): void => {
+      if (v === null || typeof v !== 'object') return;
+      if (v.kind !== 'dict' && v.kind !== 'list' && v.kind !== 'tuple') this.fail(`pickle BUILD at byte ${at} sets an OrderedDict attribute holding ${describeValue(v)} (only plain values are allowed)`);
+      if (seen.has(v)) return;
+      if (depth > 32) this.fail(`pickle BUILD at byte ${at}: the OrderedDict's state is nested more than 32 levels deep`);
+      seen.add(v);
+      for (const x of v.kind === 'dict' ? v.entries.values() : v.items) plain(x, depth + 1);
+    };
+    plain(state, 0);
   }
 
   private int(v: PValue, what: string): number {
@@ -193,7 +256,7 @@ export class PickleMachine {
     const a = args.items;
     if (fn.name === 'OrderedDict') {
       if (a.length !== 0) this.fail('pickle: OrderedDict called with arguments (only OrderedDict() is read)');
-      return { kind: 'dict', entries: new Map() };
+      return { kind: 'dict', entries: new Map(), ordered: true };
     }
     if (fn.name === '_rebuild_tensor_v2') {
       if (a.length < 6 || a.length > 7) this.fail(`pickle: _rebuild_tensor_v2 takes 6 or 7 arguments, got ${a.length}`);
@@ -227,7 +290,7 @@ export class PickleMachine {
           this.view(8);
           break;
         case 0x7d: // EMPTY_DICT
-          this.push({ kind: 'dict', entries: new Map() });
+          this.push({ kind: 'dict', entries: new Map(), ordered: false });
           break;
         case 0x5d: // EMPTY_LIST
           this.push({ kind: 'list', items: [] });
@@ -237,7 +300,7 @@ export class PickleMachine {
           break;
         case 0x28: // MARK
           this.marks.push(this.stack.length);
-          this.stack.push(MARK);
+          this.push(MARK);
           break;
         case 0x58: // BINUNICODE
           this.push(this.text(this.view(4).getUint32(0, true)));
@@ -252,13 +315,13 @@ export class PickleMachine {
           break;
         }
         case 0x71: // BINPUT
-          this.memo.set(this.u8(), this.top());
+          this.memoize(this.u8(), this.top());
           break;
         case 0x72: // LONG_BINPUT
-          this.memo.set(this.view(4).getUint32(0, true), this.top());
+          this.memoize(this.view(4).getUint32(0, true), this.top());
           break;
         case 0x94: // MEMOIZE
-          this.memo.set(this.memo.size, this.top());
+          this.memoize(this.memo.size, this.top());
           break;
         case 0x68: // BINGET
         case 0x6a: { // LONG_BINGET
@@ -298,20 +361,20 @@ export class PickleMachine {
           this.push(false);
           break;
         case 0x74: // TUPLE
-          this.push({ kind: 'tuple', items: this.popMark().slice(1) });
+          this.push(this.tuple(this.popMark().slice(1)));
           break;
         case 0x85: // TUPLE1
-          this.push({ kind: 'tuple', items: [this.pop()] });
+          this.push(this.tuple([this.pop()]));
           break;
         case 0x86: { // TUPLE2
           const b = this.pop();
-          this.push({ kind: 'tuple', items: [this.pop(), b] });
+          this.push(this.tuple([this.pop(), b]));
           break;
         }
         case 0x87: { // TUPLE3
           const c = this.pop();
           const b = this.pop();
-          this.push({ kind: 'tuple', items: [this.pop(), b, c] });
+          this.push(this.tuple([this.pop(), b, c]));
           break;
         }
         case 0x73: { // SETITEM
@@ -352,6 +415,11 @@ export class PickleMachine {
           const args = this.pop();
           const fn = this.pop();
           this.push(this.reduce(fn, args));
+          break;
+        }
+        case 0x62: { // BUILD
+          const state = this.pop();
+          this.build(this.top(), state, at);
           break;
         }
         case 0x51: // BINPERSID
