@@ -3,11 +3,12 @@
  * (in-process): every one is refused with exit status 2 and one line, nothing in it is executed (marker files the
  * payloads would create never appear), and nothing is written outside the output folder (issue 8, item 2).
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBank } from '@dept/prompt';
 import { f32Bytes, makeZip, PickleWriter, torchZip } from '../helpers/torchfile.ts';
+import { REPO_ROOT } from '../helpers/shared.ts';
 import { HostileCounter, expectRefusal, listFiles, put, remove, runDept, tempDir } from './helpers.ts';
 
 const hostile = new HostileCounter('PyTorch files');
@@ -58,6 +59,18 @@ describe('a well-formed torch.save bank converts (so the refusals are about the 
     const r = await runDept(['bank', 'convert', file, '--to', 'dept', '--out', out]);
     expect(r.status, r.stderr).toBe(0);
     expect(Array.from(readBank(out).prompt_embeddings.data)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+});
+
+describe('torch.save(module.state_dict()) banks convert (BUILD on the OrderedDict)', () => {
+  it('the DePT-like fixture written by PyTorch 1.13', async () => {
+    const folder = join(dir, 'state-dict');
+    mkdirSync(folder, { recursive: true });
+    for (const f of ['adapter_model.bin', 'adapter_config.json']) copyFileSync(join(REPO_ROOT, 'test/fixtures/torch/dept-module', f), join(folder, f));
+    const out = join(folder, 'out');
+    const r = await runDept(['bank', 'convert', folder, '--to', 'dept', '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(readBank(out).prompt_embeddings.shape).toEqual([4, 8]);
   });
 });
 
@@ -161,6 +174,44 @@ describe('archives that would write outside the output folder or exhaust memory'
     const pkl = dictOf((p) => p.tensor('FloatStorage', '0', 1, 0, [65536, 65536], [0, 0]));
     const { r } = await convert('expand-bomb', torchZip(pkl, { '0': f32Bytes([1]) }, 'adapter_model'));
     expectRefusal(r, 'has shape [65536, 65536], too large to read');
+  });
+  it('40 stride-0 views [8192, 8192] of one element (5 GB from a few kB)', async () => {
+    const p = new PickleWriter().proto(2).raw(0x7d).mark();
+    for (let i = 0; i < 40; i++) p.unicode(i === 0 ? 'prompt_embeddings' : `e${i}`).tensor('FloatStorage', '0', 1, 0, [8192, 8192], [0, 0]);
+    const { r, out } = await convert('expand-40', torchZip(p.raw(0x75).stop(), { '0': f32Bytes([1]) }, 'adapter_model'));
+    expectRefusal(r, 'tensor "prompt_embeddings" (offset 0, shape [8192, 8192], stride [0, 0]) has 67108864 elements but storage "0" holds 1');
+    expect(existsSync(out)).toBe(false);
+  });
+  it('eight zip directory entries pointing at one deflated entry', async () => {
+    const p = new PickleWriter().proto(2).raw(0x7d).mark();
+    for (let i = 0; i < 8; i++) p.unicode(i === 0 ? 'prompt_embeddings' : `t${i}`).tensor('FloatStorage', String(i), 6, 0, [2, 3], [3, 1]);
+    const data = f32Bytes([1, 2, 3, 4, 5, 6]);
+    const bytes = makeZip([
+      { name: 'adapter_model/data.pkl', data: p.raw(0x75).stop() },
+      { name: 'adapter_model/data/0', data, method: 8 },
+      ...[1, 2, 3, 4, 5, 6, 7].map((i) => ({ name: `adapter_model/data/${i}`, data, method: 8 as const, aliasOf: 'adapter_model/data/0' })),
+    ]);
+    const { r } = await convert('zip-alias', bytes);
+    expectRefusal(r, 'zip entries "adapter_model/data/0" and "adapter_model/data/1" point at the same local header');
+  });
+  it('a pickle of 1,000,001 MEMOIZE in a few kB', async () => {
+    const pkl = new Uint8Array(1_000_005).fill(0x94);
+    pkl.set([0x80, 4, 0x5d]);
+    pkl[pkl.length - 1] = 0x2e;
+    const { r } = await convert('memoize', makeZip([{ name: 'adapter_model/data.pkl', data: pkl, method: 8 }]));
+    expectRefusal(r, 'pickle memo holds more than 1000000 entries');
+  });
+  it('a bank whose pickle also holds a list of 300,000 numbers (APPENDS) converts', async () => {
+    const head = dictOf((p) => p.tensor('FloatStorage', '0', 6, 0, [2, 3], [3, 1]).unicode('big').raw(0x5d, 0x28));
+    const pkl = new Uint8Array(head.length - 2 + 600_000 + 3); // head without SETITEMS and STOP
+    pkl.set(head.subarray(0, head.length - 2));
+    for (let i = 0; i < 300_000; i++) pkl.set([0x4b, 7], head.length - 2 + 2 * i);
+    pkl.set([0x65, 0x75, 0x2e], pkl.length - 3); // APPENDS, SETITEMS, STOP
+    const folder = join(dir, 'appends');
+    const file = put(join(folder, 'adapter_model.bin'), hostile.add(torchZip(pkl, { '0': f32Bytes([1, 2, 3, 4, 5, 6]) }, 'adapter_model')));
+    const r = await runDept(['bank', 'convert', file, '--to', 'dept', '--out', join(folder, 'out')]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(Array.from(readBank(join(folder, 'out')).prompt_embeddings.data)).toEqual([1, 2, 3, 4, 5, 6]);
   });
   it('a zip bomb: 50 MB of zeros stated as 24 bytes', async () => {
     const bytes = makeZip([{ name: 'adapter_model/data.pkl', data: goodPickle() }, { name: 'adapter_model/data/0', data: new Uint8Array(50_000_000), method: 8, statedSize: 24 }]);

@@ -129,14 +129,19 @@ export function readRawBank(path: string): RawBank {
     else format = 'peft';
     if (!config) notes.push(`no ${BANK_CONFIG_FILE} beside ${basename(weightsPath)}: sizes are taken from the tensors`);
   } else {
-    const f = readTorchFile(weightsPath, { singleTensorName: BANK_KEYS.prompt_embeddings });
+    // Only the bank's tensors are read; the others are checked and named in a note.
+    const f = readTorchFile(weightsPath, { singleTensorName: BANK_KEYS.prompt_embeddings, names: (n) => normaliseTensorName(n) !== null });
+    for (const [name, e] of f.entries) if (!f.tensors.has(name)) notes.push(`ignored tensor "${name}" ${JSON.stringify(e.shape)} (not part of a prompt bank)`);
     if (f.kind === 'tensor') {
       format = 'attempt';
       tensors = f.tensors;
       dtypes = new Map([...f.dtypes].map(([k, v]) => [k, v as string]));
     } else {
       ({ tensors, dtypes } = normalise(f.tensors, new Map([...f.dtypes].map(([k, v]) => [k, v as string])), weightsPath, notes));
-      if (f.skipped.length > 0) notes.push(`ignored non-tensor entries: ${f.skipped.join(', ')}`);
+      if (f.skipped.length > 0) {
+        const shown = f.skipped.slice(0, 10).join(', ');
+        notes.push(`ignored non-tensor entries: ${shown}${f.skipped.length > 10 ? `, and ${f.skipped.length - 10} more` : ''}`);
+      }
       if (config) format = formatFromPeftType(config.peft_type, configPath as string, weightsPath);
       else if (tensors.has(MPT_KEYS.cols)) format = 'peft-mpt';
       else if (tensors.has(BANK_KEYS.lora_embedding_A)) format = 'dept';

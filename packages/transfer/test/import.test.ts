@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readSafetensors, writeSafetensors } from '@dept/tensor';
 import { type Bank, makeBankConfig, readBank, writeBank } from '@dept/prompt';
 import { describeShared, REPO_ROOT, sharedPath } from '../../../test/helpers/shared.ts';
-import { f32Bytes, PickleWriter, torchZip } from '../../../test/helpers/torchfile.ts';
+import { f32Bytes, makeZip, PickleWriter, torchZip } from '../../../test/helpers/torchfile.ts';
 import { exportPeft, importBank, inspectBank } from '../src/index.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'dept-transfer-'));
@@ -175,6 +175,40 @@ describe('PEFT multitask prompt tuning', () => {
     const info = inspectBank(dir);
     expect(Object.keys(info.tensors)).toEqual(['prefix_task_cols', 'prefix_task_rows', 'prompt_embeddings']);
     expect(info.tensors.prefix_task_rows).toMatchObject({ shape: [2, 1, 2], sum: 33, l2: Math.sqrt(1 + 100 + 4 + 400) });
+  });
+});
+
+describe('DePT banks saved as torch.save(module.state_dict())', () => {
+  it('import (the pickle sets the OrderedDict _metadata with BUILD); values as torch.load gives them', () => {
+    const fixtures = join(REPO_ROOT, 'test', 'fixtures', 'torch');
+    const want = (JSON.parse(readFileSync(join(fixtures, 'expected.json'), 'utf8')) as { files: Record<string, Record<string, { shape: number[]; values: number[] }>> })
+      .files['dept-module/adapter_model.bin'] as Record<string, { shape: number[]; values: number[] }>;
+    const { format, bank, notes } = importBank(join(fixtures, 'dept-module'));
+    expect(format).toBe('dept');
+    expect(notes).toEqual([]);
+    expect(bank.prompt_embeddings.shape).toEqual(want.prompt_embeddings?.shape);
+    expect(list(bank.prompt_embeddings)).toEqual(want.prompt_embeddings?.values);
+    expect(list(bank.lora_embedding_A)).toEqual(want['prompt_encoder.lora_embedding_A']?.values);
+    expect(list(bank.lora_embedding_B)).toEqual(want['prompt_encoder.lora_embedding_B']?.values);
+  });
+});
+
+describe('only the bank tensors of a torch file are read', () => {
+  it('a large tensor beside them is checked and named, never inflated (it alone would pass the file budget)', () => {
+    const dir = join(tmp, 'dept-extra');
+    mkdirSync(dir);
+    const n = 9 * 2 ** 20; // 36 MiB of zeros, deflated to about 36 kB: inflated and converted, past the 64 MiB budget
+    const p = new PickleWriter().proto(2).raw(0x7d).mark();
+    p.unicode('prompt_embeddings').tensor('FloatStorage', '0', 4, 0, [2, 2], [2, 1]);
+    p.unicode('optimizer.exp_avg').tensor('FloatStorage', '1', n, 0, [n], [1]);
+    writeFileSync(join(dir, 'adapter_model.bin'), makeZip([
+      { name: 'adapter_model/data.pkl', data: p.raw(0x75).stop() },
+      { name: 'adapter_model/data/0', data: f32Bytes([1, 2, 3, 4]) },
+      { name: 'adapter_model/data/1', data: new Uint8Array(4 * n), method: 8 },
+    ]));
+    const { bank, notes } = importBank(dir, { seed: 1 });
+    expect(list(bank.prompt_embeddings)).toEqual([1, 2, 3, 4]);
+    expect(notes[0]).toBe(`ignored tensor "optimizer.exp_avg" [${n}] (not part of a prompt bank)`);
   });
 });
 
