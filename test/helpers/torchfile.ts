@@ -83,6 +83,8 @@ export interface ZipItem {
   localName?: string;
   /** Uncompressed size to write in the local header only. */
   localSize?: number;
+  /** Compression method to write in the local header only. */
+  localMethod?: number;
 }
 
 /** Writes a zip archive (no zip64). */
@@ -108,7 +110,7 @@ export function makeZip(items: ZipItem[]): Uint8Array {
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4);
     local.writeUInt16LE(0x800, 6);
-    local.writeUInt16LE(it.method ?? 0, 8);
+    local.writeUInt16LE(it.localMethod ?? it.method ?? 0, 8);
     local.writeUInt32LE(crc >>> 0, 14);
     local.writeUInt32LE(body.length, 18);
     local.writeUInt32LE(it.localSize ?? size, 22);

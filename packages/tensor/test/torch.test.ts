@@ -309,12 +309,14 @@ describe('memory and time bombs in small files', () => {
     expect(refusal(bytes)).toMatch(/^file\.bin: zip entries "archive\/data\/0" and "archive\/data\/1" point at the same local header \(offset \d+\); each entry must have data of its own$/);
   });
 
-  it('a zip entry whose local header differs from the directory (name, size) is refused', () => {
+  it('a zip entry whose local header differs from the directory (name, size, method) is refused', () => {
     const pkl = dictOf((p) => p.tensor('FloatStorage', '0', 1, 0, [1], [1]));
     const renamed = makeZip([{ name: 'archive/data.pkl', data: pkl }, { name: 'archive/data/0', data: f32Bytes([1]), localName: 'archive/data/9' }]);
     expect(refusal(renamed)).toMatch(/^file\.bin: zip entry "archive\/data\/0": its local header \(offset \d+\) names "archive\/data\/9"; directory and local header must agree$/);
     const resized = makeZip([{ name: 'archive/data.pkl', data: pkl }, { name: 'archive/data/0', data: f32Bytes([1]), localSize: 400 }]);
     expect(refusal(resized)).toMatch(/^file\.bin: zip entry "archive\/data\/0": its local header states CRC \d+, 4 compressed and 400 bytes, the directory CRC \d+, 4 and 4$/);
+    const remethod = makeZip([{ name: 'archive/data.pkl', data: pkl }, { name: 'archive/data/0', data: f32Bytes([1]), localMethod: 8 }]);
+    expect(refusal(remethod)).toBe('file.bin: zip entry "archive/data/0": its local header says compression method 8, the directory 0');
   });
 
   it('the zip reader bounds the bytes inflated over all entries, not only per entry', () => {
