@@ -16,7 +16,7 @@ import { getTask, loadDeptDataset, type KshotSampler } from '@dept/tasks';
 import { acquireRunLock, checkpointPath, removeStaleTemporaries, withoutMemorySettings, type TrainConfig, type TrainEvent, type TrainResults } from '@dept/train';
 import { ensureModel, runCell, type ModelSource } from './cell.ts';
 import { resolveSourceBank, type SourceBankOptions } from './source.ts';
-import type { Shard } from './shard.ts';
+import { makeGridFolder, type Shard } from './shard.ts';
 
 /** What a grid runs: the fields of a recipe that matter to its cells. */
 export interface GridPlan {
@@ -264,6 +264,7 @@ export async function runGrid(plan: GridPlan, options: GridOptions = {}): Promis
       if (holder !== null) throw new DeptError(`${outDir}: shard ${name} of this grid is running (process ${holder}); run the other shards with --shard, or wait`);
     }
   }
+  makeGridFolder(outDir);
   const release = acquireRunLock(shard ? join(outDir, '.shards', `${shard.index}-of-${shard.count}`) : outDir);
   // Half-written files of killed processes (a live writer's are kept). Only without shards: shards may run on other
   // machines, whose writers' process ids mean nothing here, so a shard would take their live temporaries for stale.

@@ -82,6 +82,24 @@ export function readSlurmArrayTask(env: Env): SlurmArrayTask | null {
   };
 }
 
+/**
+ * Creates a folder of the grid (and its parents), or says in one line why it cannot.
+ *
+ * @example
+ * makeGridFolder('runs/fs/.shards');
+ */
+export function makeGridFolder(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOTDIR' || code === 'EEXIST' ? 'a part of the path is a file'
+      : code === 'EACCES' || code === 'EPERM' ? 'permission denied'
+        : code === 'EROFS' ? 'read-only file system' : (code ?? String(error));
+    throw new DeptError(`${dir}: cannot create the grid folder (${why}); give an --out where it can be made`, { cause: error });
+  }
+}
+
 /** The array layout of a sharded grid: shard j is array task `first + j·step`, for j below `count`. */
 export interface SlurmArrayLayout {
   count: number;
@@ -168,7 +186,8 @@ function recordedLayout(outDir: string, task: SlurmArrayTask, shards: number | u
   }
   if (!(layout instanceof DeptError)) {
     const fresh: SlurmArrayRecord = { ...layout, array_job_id: task.jobId, recorded: new Date().toISOString() };
-    mkdirSync(join(outDir, '.shards'), { recursive: true });
+    makeGridFolder(outDir);
+    makeGridFolder(join(outDir, '.shards'));
     if (createExclusive(path, `${JSON.stringify(fresh, null, 2)}\n`)) return { record: fresh, created: true };
   } else if (!existsSync(path)) {
     throw layout;

@@ -105,6 +105,12 @@ describe('grid folder guards', () => {
     expect(grid.settings.train.lr).toBe(0.3);
   });
 
+  it('says in one line when the grid folder cannot be made', async () => {
+    writeFileSync(join(dir, 'a-file'), '');
+    const outDir = join(dir, 'a-file', 'out');
+    await expect(runGrid({ ...plan(), outDir })).rejects.toThrow(`${outDir}: cannot create the grid folder (a part of the path is a file)`);
+  });
+
   it('refuses to continue a grid folder run with other settings', async () => {
     const p = plan();
     mkdirSync(join(p.outDir, 'superglue-cb', 'k4', 'seed13'), { recursive: true });

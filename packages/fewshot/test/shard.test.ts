@@ -122,6 +122,12 @@ describe('Slurm array tasks of a grid folder', () => {
     expect(() => shardOf(OFFSET[0] as Env)).toThrow(`${slurmArrayRecordPath(dir)}: not valid JSON`);
   });
 
+  it('says in one line when the grid folder cannot be made', () => {
+    writeFileSync(join(dir, 'a-file'), '');
+    const out = join(dir, 'a-file', 'grid');
+    expect(() => resolveShard({ env: OFFSET[0] as Env, outDir: out })).toThrow(`${out}: cannot create the grid folder (a part of the path is a file); give an --out where it can be made`);
+  });
+
   it('leaves --shard and Kubernetes indexes alone', () => {
     expect(resolveShard({ shard: '1/4', env: OFFSET[0] as Env, outDir: dir })).toEqual({ index: 1, count: 4 });
     expect(resolveShard({ shards: 4, env: { JOB_COMPLETION_INDEX: '3' }, outDir: dir })).toEqual({ index: 3, count: 4 });
