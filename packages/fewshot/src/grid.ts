@@ -17,6 +17,7 @@ import { getTask, loadDeptDataset, type KshotSampler } from '@dept/tasks';
 import { acquireRunLock, checkpointPath, removeStaleTemporaries, withoutMemorySettings, type TrainConfig, type TrainEvent, type TrainResults } from '@dept/train';
 import { ensureModel, runCell, type ModelSource } from './cell.ts';
 import { resolveSourceBank, type SourceBankOptions } from './source.ts';
+import { makeGridFolder, type Shard } from './shard.ts';
 
 /** What a grid runs: the fields of a recipe that matter to its cells. */
 export interface GridPlan {
@@ -53,12 +54,6 @@ export interface GridCell {
   seed: number;
   /** The cell folder relative to the grid folder: `<task>/k<k>/seed<seed>`. */
   dir: string;
-}
-
-/** A shard: this process runs the cells with `index % count == index`. */
-export interface Shard {
-  index: number;
-  count: number;
 }
 
 /** Progress of a grid, for displays. */
@@ -121,77 +116,6 @@ export function gridCells(plan: Pick<GridPlan, 'tasks' | 'k' | 'seeds'>): GridCe
     }
   }
   return cells;
-}
-
-/**
- * Parses `--shard i/n` (0 ≤ i < n).
- *
- * @example
- * parseShard('1/4'); // { index: 1, count: 4 }
- */
-export function parseShard(text: string, flag = '--shard'): Shard {
-  const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text);
-  if (!m) throw new DeptError(`${flag} "${text}": expected i/n, e.g. 0/4 (shard i of n, counted from 0)`);
-  const index = Number(m[1]);
-  const count = Number(m[2]);
-  if (count < 1) throw new DeptError(`${flag} "${text}": n must be at least 1`);
-  if (index >= count) throw new DeptError(`${flag} "${text}": i must be below n (shards are numbered 0 … ${count - 1})`);
-  return { index, count };
-}
-
-function envInt(env: Readonly<Record<string, string | undefined>>, name: string, min: number): number | undefined {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return undefined;
-  if (!/^\s*-?\d+\s*$/.test(raw) || Number(raw) < min) throw new DeptError(`environment variable ${name} is "${raw}", expected an integer ≥ ${min}`);
-  return Number(raw);
-}
-
-/**
- * The shard this process runs: `--shard i/n` when given; otherwise a Slurm job array (`SLURM_ARRAY_TASK_ID`,
- * counted from `SLURM_ARRAY_TASK_MIN` in steps of `SLURM_ARRAY_TASK_STEP`, out of `SLURM_ARRAY_TASK_COUNT` or
- * `--shards n`) or a Kubernetes indexed Job (`JOB_COMPLETION_INDEX` with `--shards n`); otherwise none (all cells).
- *
- * @example
- * resolveShard({ env: { SLURM_ARRAY_TASK_ID: '3', SLURM_ARRAY_TASK_COUNT: '4' } }); // { index: 3, count: 4 }
- * resolveShard({ shards: 8, env: { JOB_COMPLETION_INDEX: '5' } });               // { index: 5, count: 8 }
- */
-export function resolveShard(options: { shard?: string; shards?: number; env?: Readonly<Record<string, string | undefined>> }): Shard | null {
-  if (options.shard !== undefined) {
-    const shard = parseShard(options.shard);
-    if (options.shards !== undefined && options.shards !== shard.count) {
-      throw new DeptError(`--shard ${options.shard} and --shards ${options.shards} disagree on the number of shards; give one of them`);
-    }
-    return shard;
-  }
-  const env = options.env ?? process.env;
-  if (options.shards !== undefined && (!Number.isInteger(options.shards) || options.shards < 1)) {
-    throw new DeptError(`--shards ${options.shards}: expected a positive integer`);
-  }
-  const slurmId = envInt(env, 'SLURM_ARRAY_TASK_ID', 0);
-  const k8sIndex = envInt(env, 'JOB_COMPLETION_INDEX', 0);
-  let index: number | undefined;
-  let count: number | undefined = options.shards;
-  let source = '';
-  if (slurmId !== undefined) {
-    const min = envInt(env, 'SLURM_ARRAY_TASK_MIN', 0) ?? 0;
-    const step = envInt(env, 'SLURM_ARRAY_TASK_STEP', 1) ?? 1;
-    if ((slurmId - min) % step !== 0 || slurmId < min) {
-      throw new DeptError(`SLURM_ARRAY_TASK_ID ${slurmId} is not min ${min} plus a multiple of step ${step}; use --shard i/n`);
-    }
-    index = (slurmId - min) / step;
-    count ??= envInt(env, 'SLURM_ARRAY_TASK_COUNT', 1);
-    source = 'SLURM_ARRAY_TASK_ID';
-    if (count === undefined) throw new DeptError('SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not; give --shards n (the array size) or --shard i/n');
-  } else if (k8sIndex !== undefined) {
-    index = k8sIndex;
-    source = 'JOB_COMPLETION_INDEX';
-    if (count === undefined) throw new DeptError('JOB_COMPLETION_INDEX is set (Kubernetes indexed Job): give --shards n (the Job\'s completions) or --shard i/n');
-  } else if (options.shards !== undefined) {
-    throw new DeptError(`--shards ${options.shards} needs the shard index from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX; neither is set (use --shard i/n)`);
-  }
-  if (index === undefined || count === undefined) return null;
-  if (index >= count) throw new DeptError(`${source} gives shard ${index} but there are only ${count} shards (0 … ${count - 1})`);
-  return { index, count };
 }
 
 /**
@@ -341,8 +265,11 @@ export async function runGrid(plan: GridPlan, options: GridOptions = {}): Promis
       if (holder !== null) throw new DeptError(`${outDir}: shard ${name} of this grid is running (process ${holder}); run the other shards with --shard, or wait`);
     }
   }
+  makeGridFolder(outDir);
   const release = acquireRunLock(shard ? join(outDir, '.shards', `${shard.index}-of-${shard.count}`) : outDir);
-  removeStaleTemporaries(outDir); // half-written files of killed processes (a live writer's are kept)
+  // Half-written files of killed processes (a live writer's are kept). Only without shards: shards may run on other
+  // machines, whose writers' process ids mean nothing here, so a shard would take their live temporaries for stale.
+  if (!shard) removeStaleTemporaries(outDir);
   let pretrained = options.pretrained;
   const ownModel = !pretrained;
   try {

@@ -8,9 +8,13 @@
 export { ensureModel, taskEvaluation, runCell, type ModelSource, type CellOptions } from './cell.ts';
 export { resolveSourceBank, type SourceBankOptions } from './source.ts';
 export {
-  runGrid, gridCells, parseShard, resolveShard, shardCells, loadGridModel, readGridFile, finishedCells, readCellResults,
-  type GridPlan, type GridCell, type Shard, type GridEvent, type GridOptions, type GridResult, type GridFile, type ModelPlan,
+  runGrid, gridCells, shardCells, loadGridModel, readGridFile, finishedCells, readCellResults,
+  type GridPlan, type GridCell, type GridEvent, type GridOptions, type GridResult, type GridFile, type ModelPlan,
 } from './grid.ts';
+export {
+  parseShard, resolveShard, readSlurmArrayTask, slurmArrayRecordPath,
+  type Shard, type ResolveShardOptions, type SlurmArrayTask, type SlurmArrayLayout, type SlurmArrayRecord,
+} from './shard.ts';
 export {
   collectResults, summarizeResults, headlineMetric, buildReport, reportCsv, reportMarkdown, reportChartSpec, renderChart,
   writeReport, formatMeanStd,

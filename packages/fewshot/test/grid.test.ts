@@ -1,5 +1,5 @@
 /** The grid's order, shards and their sources (flags, Slurm, Kubernetes), and the grid folder's guards. */
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -73,7 +73,7 @@ describe('shards', () => {
     expect(() => resolveShard({ shards: 2, env: { JOB_COMPLETION_INDEX: '2' } })).toThrow('JOB_COMPLETION_INDEX gives shard 2 but there are only 2 shards');
     expect(() => resolveShard({ shard: '0/2', shards: 3, env: {} })).toThrow(/disagree/);
     expect(() => resolveShard({ env: { SLURM_ARRAY_TASK_ID: 'x', SLURM_ARRAY_TASK_COUNT: '2' } })).toThrow('environment variable SLURM_ARRAY_TASK_ID is "x"');
-    expect(() => resolveShard({ env: { SLURM_ARRAY_TASK_ID: '3', SLURM_ARRAY_TASK_STEP: '2', SLURM_ARRAY_TASK_COUNT: '4' } })).toThrow(/not min 0 plus a multiple of step 2/);
+    expect(() => resolveShard({ env: { SLURM_ARRAY_TASK_ID: '3', SLURM_ARRAY_TASK_STEP: '2', SLURM_ARRAY_TASK_COUNT: '4' } })).toThrow('SLURM_ARRAY_TASK_ID 3 is not a task of the array 0-6:2');
   });
 });
 
@@ -105,6 +105,12 @@ describe('grid folder guards', () => {
     expect(grid.settings.train.lr).toBe(0.3);
   });
 
+  it('says in one line when the grid folder cannot be made', async () => {
+    writeFileSync(join(dir, 'a-file'), '');
+    const outDir = join(dir, 'a-file', 'out');
+    await expect(runGrid({ ...plan(), outDir })).rejects.toThrow(`${outDir}: cannot create the grid folder (a part of the path is a file)`);
+  });
+
   it('refuses to continue a grid folder run with other settings', async () => {
     const p = plan();
     mkdirSync(join(p.outDir, 'superglue-cb', 'k4', 'seed13'), { recursive: true });
@@ -115,6 +121,20 @@ describe('grid folder guards', () => {
     await expect(runGrid({ ...p, seeds: [13] })).resolves.toBeDefined();
     // so are smaller micro-batches or evaluation batches (memory only: the remedy a full wasm heap names)
     await expect(runGrid({ ...p, train: { ...p.train, micro_batch_size: 1, eval_batch_size: 3 } })).resolves.toBeDefined();
+  });
+
+  it('a shard leaves the grid folder\'s temporaries alone: their writers may be live processes of other machines', async () => {
+    const p = plan();
+    mkdirSync(join(p.outDir, 'superglue-cb', 'k4', 'seed13'), { recursive: true });
+    writeFileSync(join(p.outDir, 'superglue-cb', 'k4', 'seed13', 'results.json'), '{}');
+    // a grid.json being written by a shard on another node: its process id is not alive here
+    const foreign = join(p.outDir, `.grid.json.tmp-${2 ** 22 + 4321}-0123abcd`);
+    writeFileSync(foreign, '{"half": ');
+    await runGrid(p, { shard: { index: 0, count: 2 } });
+    expect(existsSync(foreign)).toBe(true);
+    // an unsharded run owns the whole folder: leftovers of dead processes go
+    await runGrid(p);
+    expect(existsSync(foreign)).toBe(false);
   });
 
   it('refuses a second process on the same grid folder or shard, and shards beside an unsharded run', async () => {

@@ -13,5 +13,5 @@ export { batchIndices, weightedBatchIndices, cumulativeWeights, derivedSeed } fr
 export { trainPrompt, TrainingStopped, type TrainOptions, type TrainResults, type TrainEvent, type Evaluation } from './trainer.ts';
 export { predict, devLoss, type TextExample, type PredictionMode, type PredictOptions } from './evaluate.ts';
 export { loadCheckpoint, saveCheckpoint, checkpointPath, removeStaleTemporaries, type CheckpointState, type LoadedCheckpoint } from './checkpoint.ts';
-export { acquireRunLock } from './runlock.ts';
+export { acquireRunLock, createExclusive } from './runlock.ts';
 export { taskEvaluation } from './task-evaluation.ts';

@@ -50,8 +50,14 @@ function inUse(dir: string, path: string, holder: Holder & { pid: number }): Dep
   return new DeptError(`${dir}: in use by process ${holder.pid} (since ${holder.started ?? 'unknown'}); lock file ${path}`);
 }
 
-/** Creates `path` holding `content` only if it does not exist; false when it does. */
-function createExclusive(path: string, content: string): boolean {
+/**
+ * Creates `path` holding `content` only if it does not exist (whole or not at all: a temporary file hard-linked into
+ * place); false when it exists.
+ *
+ * @example
+ * if (!createExclusive('runs/fs/.shards/slurm-array.json', text)) console.log('recorded by another process first');
+ */
+export function createExclusive(path: string, content: string): boolean {
   const tmp = tempSiblingPath(path, 'tmp');
   writeFileSync(tmp, content, { flag: 'wx' });
   try {

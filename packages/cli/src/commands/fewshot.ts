@@ -28,7 +28,7 @@ export interface FewshotFlags extends RecipeFlags {
 export function addGridFlags(cmd: Command): Command {
   return cmd
     .option('--shard <i/n>', 'run only the cells whose grid index is i modulo n (shards count from 0); default: from SLURM_ARRAY_TASK_ID/COUNT or JOB_COMPLETION_INDEX')
-    .option('--shards <n>', 'number of shards when the index comes from the environment (Kubernetes indexed Job: JOB_COMPLETION_INDEX)')
+    .option('--shards <n>', 'the grid\'s number of shards when the index comes from the environment: needed with JOB_COMPLETION_INDEX (Kubernetes indexed Job); with Slurm, checked against the array and against <out>/.shards/slurm-array.json (the first array\'s layout)')
     .option('--overwrite', 're-run every cell (of this shard) from scratch, replacing finished ones')
     .option('--json', 'print the results JSON on stdout instead of the Markdown table');
 }
@@ -76,12 +76,14 @@ function gridDisplay(): (event: GridEvent) => void {
 export async function runFewshot(recipe: Recipe, flags: Pick<FewshotFlags, 'shard' | 'shards' | 'overwrite' | 'json'>): Promise<void> {
   const { initBackend } = await import('@dept/tensor');
   const { resolveShard, runGrid, writeReport } = await import('@dept/fewshot');
+  const outDir = recipe.out ?? join('runs', recipe.name);
   const shard: Shard | null = resolveShard({
     ...(flags.shard !== undefined ? { shard: flags.shard } : {}),
     ...(flags.shards !== undefined ? { shards: intOption(flags.shards, '--shards', { min: 1 }) } : {}),
     env: process.env,
+    outDir,
+    log: err,
   });
-  const outDir = recipe.out ?? join('runs', recipe.name);
   const backend = await initBackend();
   err(`dept fewshot: ${recipe.name} → ${outDir} (backend ${backend.name})`);
   const result = await runGrid({
