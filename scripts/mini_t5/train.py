@@ -265,8 +265,9 @@ def is_supervised_step(step, rate):
 class Prefetch:
     """Runs a batch iterator in a background thread, `depth` batches ahead (the corruption is numpy work)."""
 
-    def __init__(self, iterator, depth=8):
+    def __init__(self, iterator, depth=8, pin=False):
         self.q = queue.Queue(maxsize=depth)
+        self.pin = pin
         self.error = None
         self.thread = threading.Thread(target=self._run, args=(iterator,), daemon=True)
         self.thread.start()
@@ -274,7 +275,7 @@ class Prefetch:
     def _run(self, iterator):
         try:
             for item in iterator:
-                self.q.put(item)
+                self.q.put({k: v.pin_memory() for k, v in item.items()} if self.pin else item)
         except BaseException as e:  # reported by __next__
             self.error = e
             self.q.put(None)
@@ -471,7 +472,7 @@ def build_model(kind, cfg):
     stand-in with the same parameter names (standin_t5.py)."""
     if kind == "hf":
         from transformers import T5Config, T5ForConditionalGeneration
-        return T5ForConditionalGeneration(T5Config(**{k: v for k, v in cfg.items() if k != "architectures"}))
+        return T5ForConditionalGeneration(T5Config(**{k: v for k, v in cfg.items() if k not in ("architectures", "model_type")}))
     if kind == "stand-in":
         from standin_t5 import StandInT5
         return StandInT5(cfg)
@@ -607,8 +608,9 @@ def train(args):
     n_params = count_parameters(model, cfg["tie_word_embeddings"])
 
     raw_length = raw_length_for(args.inputs_length)
-    text_iter = Prefetch(text_batches(text_train, raw_length, args.batch_size, args.seed))
-    sup_iter = Prefetch(supervised_batches(sup_train, args.supervised_batch_size, args.seed + 1)) if sup_train and args.supervised_rate > 0 else None
+    pin = device.type == "cuda"
+    text_iter = Prefetch(text_batches(text_train, raw_length, args.batch_size, args.seed), pin=pin)
+    sup_iter = Prefetch(supervised_batches(sup_train, args.supervised_batch_size, args.seed + 1), pin=pin) if sup_train and args.supervised_rate > 0 else None
     val_text = fixed_text_batches(text_val, raw_length, args.batch_size, 1234)
     val_sup = fixed_supervised_batches(sup_val, args.supervised_batch_size)
     if args.val_batches:
@@ -663,7 +665,10 @@ def train(args):
         if not args.steps and elapsed() >= args.budget_s:
             break
         supervised = sup_iter is not None and is_supervised_step(step, args.supervised_rate)
-        batch = to_device(next(sup_iter if supervised else text_iter), device)
+        cpu_batch = next(sup_iter if supervised else text_iter)
+        tokens["input"] += int(cpu_batch["attention_mask"].sum())
+        tokens["target"] += int((cpu_batch["labels"] != IGNORE).sum())
+        batch = to_device(cpu_batch, device)
         lr = learning_rate(step, progress(), args.lr, args.warmup_steps)
         for g in opt.param_groups:
             g["lr"] = lr
@@ -676,8 +681,6 @@ def train(args):
         opt.step()
         kind = "supervised" if supervised else "span"
         window[kind].append(loss.detach())
-        tokens["input"] += int(batch["attention_mask"].sum()) if device.type == "cpu" else batch["attention_mask"].numel()
-        tokens["target"] += int((batch["labels"] != IGNORE).sum()) if device.type == "cpu" else batch["labels"].numel()
         examples[kind] += batch["input_ids"].shape[0]
         step += 1
         if step % args.log_every == 0:
@@ -742,7 +745,7 @@ def train(args):
         "budget_s": args.budget_s, "steps_limit": args.steps,
         "steps": step, "train_time_s": round(train_time, 1), "wall_time_s": round(time.time() - t_start, 1),
         "tokens_seen": dict(tokens), "examples_seen": dict(examples),
-        "tokens_note": "on the GPU, padded positions are counted (input_ids.numel(), labels.numel()) to avoid a sync per step" if device.type != "cpu" else "non-pad tokens",
+        "tokens_note": "non-pad input tokens and non-ignored target tokens of every training batch",
         "final": {k: log[-1].get(k) for k in ("span_val_loss", "supervised_val_loss")},
         "last_train": next((r for r in reversed(log) if r["kind"] == "train"), None),
         "best": {"step": best["step"], "span_val_loss": best["span_val_loss"], "supervised_val_loss": best["supervised_val_loss"]},

@@ -8,81 +8,12 @@
  * - models/mini-t5: the real mini T5 with Hugging Face's logits from the GPU run; skipped until it is installed;
  * - $MINI_T5_PARITY_DIR: any other folder train.py wrote (a CPU smoke run of the full-size stand-in, say).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { tf, initBackend, readSafetensors } from '@dept/tensor';
-import { loadPretrainedT5 } from '@dept/t5';
+import { initBackend } from '@dept/tensor';
 import { REPO_ROOT } from '../helpers/shared.ts';
-
-interface ParityJson {
-  input_ids: number[][];
-  attention_mask: number[][];
-  decoder_input_ids: number[][];
-  labels: number[][];
-  loss: number;
-  greedy: { rows: number[]; max_new_tokens: number; ids: number[][] };
-  logits_shape: number[];
-}
-
-/** What {@link miniT5Parity} measures. */
-interface ParityResult {
-  maxAbsLogitDiff: number;
-  maxAbsLogit: number;
-  loss: number;
-  expectedLoss: number;
-  greedy: number[][];
-  expectedGreedy: number[][];
-  unusedTensors: string[];
-  shardFiles: number;
-}
-
-/** Python pads a finished row after `</s>`; packages/t5 returns it up to and including `</s>`. */
-function untilEos(row: number[]): number[] {
-  const at = row.indexOf(1);
-  return at < 0 ? row : row.slice(0, at + 1);
-}
-
-/** Our forward on the folder's fixed batch, against the logits PyTorch wrote. */
-async function miniT5Parity(dir: string): Promise<ParityResult> {
-  const batch = JSON.parse(readFileSync(join(dir, 'parity.json'), 'utf8')) as ParityJson;
-  const expected = readSafetensors(join(dir, 'parity.safetensors')).tensors.get('logits');
-  if (!expected) throw new Error(`${dir}/parity.safetensors: no "logits"`);
-  expect(expected.shape).toEqual(batch.logits_shape);
-  const index = JSON.parse(readFileSync(join(dir, 'model.safetensors.index.json'), 'utf8')) as { weight_map: Record<string, string> };
-  const { model, unusedTensors } = loadPretrainedT5(dir);
-  const t = {
-    ids: tf.tensor2d(batch.input_ids, undefined, 'int32'),
-    mask: tf.tensor2d(batch.attention_mask, undefined, 'float32'),
-    dec: tf.tensor2d(batch.decoder_input_ids, undefined, 'int32'),
-    labels: tf.tensor2d(batch.labels, undefined, 'int32'),
-  };
-  try {
-    const { got, loss } = tf.tidy(() => {
-      const logits = model.decode(t.dec, model.encode(model.embed(t.ids), t.mask), t.mask);
-      return { got: logits.dataSync(), loss: model.crossEntropy(logits, t.labels).dataSync()[0] as number };
-    });
-    expect(got.length).toBe(expected.data.length);
-    let maxAbsLogitDiff = 0;
-    let maxAbsLogit = 0;
-    for (let i = 0; i < got.length; i++) {
-      maxAbsLogitDiff = Math.max(maxAbsLogitDiff, Math.abs((got[i] as number) - (expected.data[i] as number)));
-      maxAbsLogit = Math.max(maxAbsLogit, Math.abs(expected.data[i] as number));
-    }
-    const rows = tf.tensor1d(batch.greedy.rows, 'int32');
-    const gMask = tf.gather(t.mask, rows) as tf.Tensor2D;
-    const gHidden = tf.tidy(() => model.encode(model.embed(tf.gather(t.ids, rows) as tf.Tensor2D), gMask));
-    const greedy = await model.generate(gHidden, gMask, { maxNewTokens: batch.greedy.max_new_tokens });
-    tf.dispose([rows, gMask, gHidden]);
-    return {
-      maxAbsLogitDiff, maxAbsLogit, loss, expectedLoss: batch.loss, greedy, expectedGreedy: batch.greedy.ids.map(untilEos), unusedTensors,
-      shardFiles: new Set(Object.values(index.weight_map)).size,
-    };
-  } finally {
-    tf.dispose(Object.values(t));
-    model.dispose();
-  }
-}
+import { miniT5Parity } from '../../scripts/mini_t5/parity.ts';
 
 beforeAll(async () => {
   await initBackend({ backend: 'wasm', announce: false });
