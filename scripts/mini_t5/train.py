@@ -440,6 +440,7 @@ def loss_curve_svg(log, path, title):
         pts = [(0, 0.0), (1, 1.0)]
     x1 = max(p[0] for p in pts) or 1
     y0, y1 = 0.0, max(p[1] for p in pts) * 1.05 or 1.0
+    unit, unit_name = (1e6, "millions") if x1 >= 5e6 else (1e3, "thousands")
     X = lambda x: ml + (w - ml - mr) * x / x1
     Y = lambda y: mt + (h - mt - mb) * (1 - (y - y0) / (y1 - y0))
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">',
@@ -447,13 +448,13 @@ def loss_curve_svg(log, path, title):
            f'<text x="{ml}" y="18" font-size="14">{title}</text>',
            f'<line x1="{ml}" y1="{Y(y0)}" x2="{w - mr}" y2="{Y(y0)}" stroke="black"/>',
            f'<line x1="{ml}" y1="{mt}" x2="{ml}" y2="{Y(y0)}" stroke="black"/>',
-           f'<text x="{(ml + w - mr) / 2}" y="{h - 8}" text-anchor="middle">tokens seen (inputs + targets), millions</text>',
+           f'<text x="{(ml + w - mr) / 2}" y="{h - 8}" text-anchor="middle">tokens seen (inputs + targets), {unit_name}</text>',
            f'<text x="14" y="{(mt + h - mb) / 2}" transform="rotate(-90 14 {(mt + h - mb) / 2})" text-anchor="middle">cross-entropy (nats / target token)</text>']
     for i in range(6):
         yv = y0 + (y1 - y0) * i / 5
         xv = x1 * i / 5
         out.append(f'<text x="{ml - 6}" y="{Y(yv) + 4:.1f}" text-anchor="end">{yv:.2f}</text>')
-        out.append(f'<text x="{X(xv):.1f}" y="{Y(y0) + 16:.1f}" text-anchor="middle">{xv / 1e6:.0f}</text>')
+        out.append(f'<text x="{X(xv):.1f}" y="{Y(y0) + 16:.1f}" text-anchor="middle">{xv / unit:.3g}</text>')
     for k, (name, s) in enumerate(series.items()):
         if s:
             d = " ".join(f"{X(x):.1f},{Y(y):.1f}" for x, y in s)
