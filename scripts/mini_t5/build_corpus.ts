@@ -84,7 +84,8 @@ function checkOutDir(out: string): void {
   if (names.length === 0) return;
   const manifest = join(out, 'manifest.json');
   const ours = existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { tool?: unknown }).tool === CORPUS_TOOL;
-  const foreign = names.filter((n) => !(CORPUS_FILES as readonly string[]).includes(n) && !n.startsWith('.tmp-'));
+  // Leftovers of an interrupted atomic write are ours too: .<file>.tmp-<pid>-<hex>.
+  const foreign = names.filter((n) => !(CORPUS_FILES as readonly string[]).includes(n) && !/^\.[^/]+\.tmp-\d+-[0-9a-f]+$/.test(n));
   if (!ours || foreign.length) {
     throw new DeptError(`${out}: holds files this tool did not write (${(foreign.length ? foreign : names).slice(0, 3).join(', ')}); choose another --out`);
   }
