@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { DeptError, Rng, writeFileAtomic, writeJsonAtomic } from '@dept/tensor';
+import { DeptError, Rng, writeFileAtomic, writeJsonAtomic } from '@dept/core';
 import { T5Tokenizer } from '@dept/t5';
 import { HeldOutFileError } from './corpus/rules.ts';
 import { dedupe, isHeldOut, normaliseText, pushSupervisedRecord, sha256, truncateIds, U16Writer } from './corpus/format.ts';

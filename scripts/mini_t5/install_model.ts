@@ -16,7 +16,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSy
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DeptError, initBackend, writeFileAtomic } from '@dept/tensor';
+import { DeptError, writeFileAtomic } from '@dept/core';
+import { initBackend } from '@dept/tensor';
 import { loadPretrainedT5 } from '@dept/t5';
 import { miniT5Parity, type ParityResult } from './parity.ts';
 

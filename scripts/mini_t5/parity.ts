@@ -5,8 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DeptError, readSafetensors, tf } from '@dept/tensor';
-import { loadPretrainedT5 } from '@dept/t5';
+import { DeptError } from '@dept/core';
+import { readSafetensors, tf } from '@dept/tensor';
+import { greedyGenerate, loadPretrainedT5 } from '@dept/t5';
 
 /** The fixed batch of `parity.json`. */
 export interface ParityBatch {
@@ -76,7 +77,7 @@ export async function miniT5Parity(dir: string): Promise<ParityResult> {
     const rows = tf.tensor1d(batch.greedy.rows, 'int32');
     const gMask = tf.gather(t.mask, rows) as tf.Tensor2D;
     const gHidden = tf.tidy(() => model.encode(model.embed(tf.gather(t.ids, rows) as tf.Tensor2D), gMask));
-    const greedy = await model.generate(gHidden, gMask, { maxNewTokens: batch.greedy.max_new_tokens });
+    const greedy = await greedyGenerate(model, gHidden, gMask, { maxNewTokens: batch.greedy.max_new_tokens });
     tf.dispose([rows, gMask, gHidden]);
     return {
       maxAbsLogitDiff, maxAbsLogit, loss, expectedLoss: batch.loss, greedy, expectedGreedy: batch.greedy.ids.map(untilEos), unusedTensors,
