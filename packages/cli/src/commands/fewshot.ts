@@ -82,7 +82,7 @@ export async function runFewshot(recipe: Recipe, flags: Pick<FewshotFlags, 'shar
     env: process.env,
   });
   const outDir = recipe.out ?? join('runs', recipe.name);
-  const backend = await initBackend();
+  const backend = await initBackend({ announce: true });
   err(`dept fewshot: ${recipe.name} → ${outDir} (backend ${backend.name})`);
   const result = await runGrid({
     name: recipe.name,
