@@ -4,7 +4,8 @@
  * the temporary folder (no node_modules above it), and there, with plain `node` and none of the repository's
  * settings (no tsx, no source condition): the README's "As a library" example runs as it is written and prints
  * nothing on stderr, the example type-checks against the shipped .d.ts files, and `npx dept` answers `--version`,
- * `--help` and, for a native backend that is not installed, one line saying how to get it.
+ * `--help`, and one line each for `dept quickstart` (which needs a clone) and for a native backend that is not
+ * installed (how to get it).
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -112,6 +113,12 @@ describe('dept-ts installed from its tarball into an empty project', () => {
   it('npx dept answers --version, and the linked bin --help', () => {
     expect(ok(run('npx', ['--offline', 'dept', '--version'], project), 'npx dept --version').stdout.trim()).toBe(manifest.version);
     expect(ok(run(join(project, 'node_modules', '.bin', 'dept'), ['--help'], project), 'dept --help').stdout).toMatch(/^Usage: dept /);
+  });
+
+  it('dept quickstart, which needs the repository, says so in one line', () => {
+    const res = run(join(project, 'node_modules', '.bin', 'dept'), ['quickstart'], project);
+    expect(res.status).toBe(2);
+    expect(res.stderr).toMatch(/^dept: error: \S+quickstart\.yaml is missing: dept quickstart runs in a clone of the dept-ts repository .*\n$/);
   });
 
   it('dept --backend node says in one line that @tensorflow/tfjs-node is not installed and how to get it', () => {
