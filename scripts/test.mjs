@@ -12,7 +12,7 @@ const args = [
   'vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`,
   ...process.argv.slice(2),
 ];
-const res = spawnSync('npx', args, { stdio: 'inherit', env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' } });
+const res = spawnSync('npx', args, { stdio: 'inherit' });
 let passed = 0, failed = 0, skipped = 0;
 try {
   const json = JSON.parse(readFileSync(report, 'utf8'));

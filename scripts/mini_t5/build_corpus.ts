@@ -5,7 +5,7 @@
  *
  *   npm ci --prefix scripts/mini_t5      # the npm data package (once)
  *   apt-get install -y dict-gcide wordnet-base bible-kjv-text bible-kjv
- *   node --import tsx scripts/mini_t5/build_corpus.ts [--out .dept-cache/mini-t5-corpus] [--shared ../shared]
+ *   node --conditions=dept-source --import tsx scripts/mini_t5/build_corpus.ts [--out .dept-cache/mini-t5-corpus] [--shared ../shared]
  *
  * Options: --sources a,b (default: all), --max-docs N (per source, for tests), --seed N (document order).
  * Bad input or a missing package: one line `build_corpus: error: …`, exit status 2.

@@ -10,7 +10,7 @@
 # 4. puts at most 4 files into $OUT: the two model shards, parity.safetensors and bundle.tar.gz (every small file:
 #    config, index, parity.json, the log, summary, loss.svg, environment, the smoke run's summary), then prints a summary.
 #
-# Back on the development machine: node --import tsx scripts/mini_t5/install_model.ts <files_at>.
+# Back on the development machine: node --conditions=dept-source --import tsx scripts/mini_t5/install_model.ts <files_at>.
 #
 # A dry run of this script on a CPU (no CUDA, no transformers), to check the script itself:
 #   MINI_T5_STANDIN=1 MINI_T5_EXTRA="--batch-size 4 --supervised-batch-size 8 --val-batches 2" PYTHON=/usr/bin/python3 \

@@ -4,7 +4,7 @@
  * and that the written folder gave the in-memory model's logits, adds the tokenizer files, loads the folder with
  * `loadPretrainedT5`, measures parity against Hugging Face's logits, and fills the model card's placeholders.
  *
- *   node --import tsx scripts/mini_t5/install_model.ts <files_at> [--to models/mini-t5] [--corpus .dept-cache/mini-t5-corpus]
+ *   node --conditions=dept-source --import tsx scripts/mini_t5/install_model.ts <files_at> [--to models/mini-t5] [--corpus .dept-cache/mini-t5-corpus]
  *        [--tokenizer ../shared/models/t5-tokenizer | none] [--replace] [--allow-stand-in]
  *
  * Everything is written to a temporary folder beside the target first and moved in only once it loads. A target that

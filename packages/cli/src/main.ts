@@ -1,7 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { isDeptError } from '@dept/core';
 import { registerCommands } from './commands/index.ts';
 import { intOption } from './options.ts';
+
+/** The version `dept --version` prints: this package's (package.json sits one folder above src/ and dist/). */
+export const DEPT_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /**
  * Runs the `dept` command line and returns its exit status: 0 on success, 2 for bad input (one line on stderr,
@@ -16,6 +20,7 @@ export async function main(argv: string[]): Promise<number> {
   program
     .name('dept')
     .description('Decomposed Prompt Tuning (DePT) on a frozen T5: few-shot experiments, prompt banks, transfer')
+    .version(DEPT_VERSION, '-V, --version', 'print the version of dept')
     .option('--backend <name>', 'tensor backend: node-gpu | node | wasm | cpu (default: the fastest available; env DEPT_BACKEND)')
     .option('--threads <n>', 'wasm backend threads (default: one per core; env DEPT_WASM_THREADS)')
     .option('--verbose', 'print stack traces with errors')

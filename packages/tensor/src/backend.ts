@@ -36,7 +36,8 @@ let pending: Promise<BackendInfo> | null = null;
 export interface InitBackendOptions {
   /** Force a backend; defaults to `$DEPT_BACKEND`, else the fastest available. */
   backend?: BackendName;
-  /** Print the choice to stderr (once per process). Default true. */
+  /** Print the choice to stderr as `dept: backend ...` (once per process). Default false: the library prints
+   * nothing unless asked; the `dept` command asks. */
   announce?: boolean;
   /** wasm threads; defaults to `$DEPT_WASM_THREADS`, else the number of cores. */
   threads?: number;
@@ -62,10 +63,40 @@ function parseBackendName(value: string, where: string): BackendName {
   throw new DeptError(`${where}: unknown backend "${value}", expected one of ${BACKEND_NAMES.join(', ')}`);
 }
 
+/** The npm package of each native backend. */
+const NATIVE_PACKAGES = { 'node-gpu': '@tensorflow/tfjs-node-gpu', node: '@tensorflow/tfjs-node' } as const;
+
+/**
+ * Why a native backend did not load and how to get it, in one line. Its package is an optional peer dependency
+ * whose install script downloads libtensorflow (and the prebuilt binding): without network at install time, or
+ * with the script denied (npm's `allowScripts`, `--ignore-scripts`), the package is absent or has no binding.
+ *
+ * @example
+ * nativeBackendProblem('node', importError); // '@tensorflow/tfjs-node is not installed; ...'
+ */
+export function nativeBackendProblem(name: 'node-gpu' | 'node', error: unknown): string {
+  const pkg = NATIVE_PACKAGES[name];
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown } | null)?.code;
+  if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && message.includes(`'${pkg}'`)) {
+    return `${pkg} is not installed; install it with \`npm install ${pkg}@4.22.0\` (its install script downloads libtensorflow: it needs network)`;
+  }
+  if (message.includes('tfjs_binding.node') && /can ?not be found/.test(message)) {
+    return `${pkg} is installed without its native binding (tfjs_binding.node): its install script did not run or could not download libtensorflow; `
+      + `run \`npm rebuild ${pkg}\` with network, allowing its script ("allowScripts": { "${pkg}": true } in your package.json)`;
+  }
+  const first = message.split('\n')[0] ?? '';
+  if (name === 'node-gpu' && /cuda|cudnn|libcu/i.test(first)) return `${pkg} is installed but the CUDA libraries it needs are missing (${first}); install CUDA and cuDNN as its README says, or use --backend node`;
+  return `${pkg} failed on import: ${first}`;
+}
+
 async function tryNodeBinding(name: 'node-gpu' | 'node'): Promise<void> {
-  const moduleName = name === 'node-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
-  // The binding registers the 'tensorflow' backend on import; it throws when libtensorflow is missing.
-  await import(moduleName);
+  // The binding registers the 'tensorflow' backend on import; it throws when it or libtensorflow is missing.
+  try {
+    await import(NATIVE_PACKAGES[name]);
+  } catch (error) {
+    throw new Error(nativeBackendProblem(name, error));
+  }
   if (!(await tf.setBackend('tensorflow'))) throw new Error('setBackend("tensorflow") returned false');
 }
 
@@ -142,7 +173,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
         await activate(name, threads, headroom);
         await tf.ready();
         current = { name, tfName: tf.getBackend(), description: describe(name), threads: threadsOf(name), skipped };
-        if (options.announce ?? true) process.stderr.write(`dept: backend ${current.description}\n`);
+        if (options.announce === true) process.stderr.write(`dept: backend ${current.description}\n`);
         return current;
       } catch (error) {
         const reason = error instanceof Error ? error.message.split('\n')[0] ?? '' : String(error);

@@ -84,7 +84,7 @@ export async function runFewshot(recipe: Recipe, flags: Pick<FewshotFlags, 'shar
     outDir,
     log: err,
   });
-  const backend = await initBackend();
+  const backend = await initBackend({ announce: true });
   err(`dept fewshot: ${recipe.name} → ${outDir} (backend ${backend.name})`);
   const result = await runGrid({
     name: recipe.name,

@@ -42,7 +42,7 @@ export function registerPretrain(program: Command): void {
       const { initBackend } = await import('@dept/tensor');
       const { ensureModel } = await import('@dept/fewshot');
       const { runPretrain } = await import('@dept/pretrain');
-      await initBackend();
+      await initBackend({ announce: true });
       const pretrained = ensureModel(recipe.model);
       const reporters = new Map<string, (event: TrainEvent) => void>();
       const onEvent = (event: PretrainEvent) => {

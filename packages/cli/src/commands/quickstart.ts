@@ -25,7 +25,9 @@ export function registerQuickstart(program: Command): void {
   addRecipeFlags(cmd, { grid: true });
   addGridFlags(cmd);
   cmd.action(async (flags: FewshotFlags) => {
-    if (!existsSync(QUICKSTART_RECIPE)) throw new DeptError(`${QUICKSTART_RECIPE}: the quickstart recipe is missing from the repository`);
+    if (!existsSync(QUICKSTART_RECIPE)) {
+      throw new DeptError(`${QUICKSTART_RECIPE} is missing: dept quickstart runs in a clone of the dept-ts repository (its recipes/quickstart.yaml and datasets/sample); installed as a package, run dept fewshot <recipe> on your own data`);
+    }
     const recipe = resolveRecipe(QUICKSTART_RECIPE, flags, { grid: true });
     // Paths written in the recipe file are relative to the repository root; paths given as flags stay relative to
     // the current folder.

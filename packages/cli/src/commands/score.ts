@@ -62,7 +62,7 @@ export function registerScore(program: Command): void {
       const { loadPretrainedT5 } = await import('@dept/t5');
       const { DecomposedPrompt, readBank, scoreBatch } = await import('@dept/prompt');
       const bank = readBank(opts.bank);
-      await initBackend();
+      await initBackend({ announce: true });
       const { model, config } = loadPretrainedT5(opts.model);
       if (bank.config.token_dim !== config.d_model) {
         throw new DeptError(`${opts.bank}/adapter_config.json: token_dim ${bank.config.token_dim} does not match the model's d_model ${config.d_model}`);

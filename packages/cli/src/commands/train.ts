@@ -22,7 +22,7 @@ export function registerTrain(program: Command): void {
     const outDir = recipe.out ?? join('runs', recipe.name, task.name);
     const { initBackend } = await import('@dept/tensor');
     const { loadGridModel, runCell, resolveSourceBank } = await import('@dept/fewshot');
-    await initBackend();
+    await initBackend({ announce: true });
     // A random model made on first use gets a demo tokenizer built from this task's texts.
     const { pretrained } = await loadGridModel({
       model: recipe.model, tasks: [task.name], train: recipe.train, addPrefix: recipe.data.add_prefix,

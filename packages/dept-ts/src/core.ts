@@ -1,0 +1,2 @@
+/** `dept-ts/core`: everything `@dept/core` exports. */
+export * from '@dept/core';

@@ -1,0 +1,2 @@
+/** `dept-ts/fewshot`: everything `@dept/fewshot` exports. */
+export * from '@dept/fewshot';

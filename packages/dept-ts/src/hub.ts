@@ -1,0 +1,2 @@
+/** `dept-ts/hub`: everything `@dept/hub` exports. */
+export * from '@dept/hub';

@@ -1,0 +1,2 @@
+/** `dept-ts/pretrain`: everything `@dept/pretrain` exports. */
+export * from '@dept/pretrain';

@@ -1,0 +1,2 @@
+/** `dept-ts/prompt`: everything `@dept/prompt` exports. */
+export * from '@dept/prompt';

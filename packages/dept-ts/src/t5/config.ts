@@ -1,0 +1,2 @@
+/** `dept-ts/t5/config`: T5 configs and presets, without tfjs. */
+export * from '@dept/t5/config';

@@ -1,0 +1,2 @@
+/** `dept-ts/tasks`: everything `@dept/tasks` exports. */
+export * from '@dept/tasks';

@@ -1,0 +1,2 @@
+/** `dept-ts/tensor`: everything `@dept/tensor` exports. */
+export * from '@dept/tensor';

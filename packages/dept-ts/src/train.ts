@@ -1,0 +1,2 @@
+/** `dept-ts/train`: everything `@dept/train` exports. */
+export * from '@dept/train';

@@ -1,0 +1,2 @@
+/** `dept-ts/transfer`: everything `@dept/transfer` exports. */
+export * from '@dept/transfer';
