@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { DeptError } from '@dept/core';
-import type { OpenedBank, PredictionSettings, RunSettings } from '@dept/fewshot';
+import type { EvaluateBankOptions, OpenedBank, PredictionSettings } from '@dept/fewshot';
 import type { PretrainedT5 } from '@dept/t5';
 import { intOption } from '../options.ts';
 
@@ -53,53 +53,54 @@ export async function resolveModelDir(ref: string, from = '--model'): Promise<st
   throw new DeptError(`${from} ${ref}: no such folder, and no model ${ref} fetched into the hub cache (${hubCacheDir()}); give a Hugging Face T5 folder, or fetch it first: dept model fetch ${repo}${at < 0 ? '' : ` --revision ${revision}`}`);
 }
 
-/** Prediction settings from the flags, over the run's settings when there is a run. */
-export function predictionSettings(flags: UseFlags, run: RunSettings | null): PredictionSettings {
+/** The prediction settings the flags give explicitly (each overrides the run's). */
+export function explicitSettings(flags: UseFlags): PredictionSettings {
   const int = (v: string | undefined, flag: string, min: number) => (v === undefined ? undefined : intOption(v, flag, { min }));
   if (flags.predict !== undefined && flags.predict !== 'generate' && flags.predict !== 'score') {
     throw new DeptError(`--predict is "${flags.predict}", expected generate or score`);
   }
   const out: PredictionSettings = {};
-  const predict = (flags.predict as PredictionSettings['predict']) ?? run?.predict;
-  const maxLength = int(flags.maxLength, '--max-length', 1) ?? run?.maxLength;
-  const batchSize = int(flags.batchSize, '--batch-size', 1) ?? run?.evalBatchSize;
-  const maxNewTokens = int(flags.maxNewTokens, '--max-new-tokens', 1) ?? run?.maxNewTokens;
-  const pad = flags.padToMaxLength ? true : run?.padToMaxLength;
-  const prefix = flags.addPrefix ? true : run?.addPrefix;
-  if (predict !== undefined) out.predict = predict;
+  const maxLength = int(flags.maxLength, '--max-length', 1);
+  const batchSize = int(flags.batchSize, '--batch-size', 1);
+  const maxNewTokens = int(flags.maxNewTokens, '--max-new-tokens', 1);
+  if (flags.predict !== undefined) out.predict = flags.predict;
   if (maxLength !== undefined) out.maxLength = maxLength;
   if (batchSize !== undefined) out.batchSize = batchSize;
   if (maxNewTokens !== undefined) out.maxNewTokens = maxNewTokens;
-  if (pad !== undefined) out.padToMaxLength = pad;
-  if (prefix !== undefined) out.addPrefix = prefix;
+  if (flags.padToMaxLength) out.padToMaxLength = true;
+  if (flags.addPrefix) out.addPrefix = true;
   return out;
 }
 
+/** What a bank's run sets when the flags do not (empty for a bank that is not a run's). */
+export type RunDefaults = Partial<Omit<EvaluateBankOptions, 'pretrained' | 'bank'>>;
+
 /** The task from `--task`, else the run's; an error naming both when there is neither. */
-export function taskOf(flags: UseFlags, run: RunSettings | null): string {
-  const task = flags.task ?? run?.task;
+export function taskOf(flags: UseFlags, defaults: RunDefaults): string {
+  const task = flags.task ?? defaults.task;
   if (!task) throw new DeptError(`--task is required: ${flags.bank} is not a run folder that records its task`);
   return task;
 }
 
 /**
- * Starts the backend and opens the model and the bank: the bank's run (when it is one) gives the default model.
- * The caller disposes `pretrained.model`.
+ * Opens the model and the bank: the bank's run (when it is one) gives the default model and, in `defaults`, the
+ * evaluation settings (`runEvaluationDefaults`). The bank is checked against the model's config before any weight
+ * is loaded. The caller disposes `pretrained.model`.
  */
-export async function openModelAndBank(flags: UseFlags): Promise<{ pretrained: PretrainedT5; opened: OpenedBank }> {
-  const { openBank, readRunSettings, runFolderOf } = await import('@dept/fewshot');
+export async function openModelAndBank(flags: UseFlags): Promise<{ pretrained: PretrainedT5; opened: OpenedBank; defaults: RunDefaults }> {
+  const { openBank, readRunSettings, runEvaluationDefaults, runFolderOf } = await import('@dept/fewshot');
   const runDir = runFolderOf(flags.bank);
   const run = runDir === null ? null : readRunSettings(runDir);
+  const defaults: RunDefaults = run ? runEvaluationDefaults(run) : {};
   const modelRef = flags.model ?? run?.model;
   if (!modelRef) throw new DeptError(`--model is required: ${flags.bank} is not a run folder that records its model`);
   const modelDir = await resolveModelDir(modelRef, flags.model ? '--model' : `${runDir}/config.resolved.json: model`);
   const { loadPretrainedT5, readT5Config } = await import('@dept/t5');
-  // The bank is checked against the model's config before any weight is loaded.
-  const maxLength = predictionSettings(flags, run).maxLength;
+  const maxLength = explicitSettings(flags).maxLength ?? defaults.maxLength;
   const opened = openBank(flags.bank, { dir: modelDir, config: readT5Config(modelDir) }, maxLength === undefined ? {} : { maxLength });
   const { initBackend } = await import('@dept/tensor');
   await initBackend();
-  return { pretrained: loadPretrainedT5(modelDir), opened };
+  return { pretrained: loadPretrainedT5(modelDir), opened, defaults };
 }
 
 /** One line that says what was opened (stderr). */

@@ -11,7 +11,7 @@ import { DeptError, isFile, readJsonFile } from '@dept/core';
 import type { BankEvaluation, EvaluateBankOptions, MetricFlavour } from '@dept/fewshot';
 import { intOption } from '../options.ts';
 import { progressDisplay } from './common.ts';
-import { RANDOM_WEIGHTS_MARK, addUseFlags, describeOpened, openModelAndBank, predictionSettings, taskOf, type UseFlags } from './bank-use.ts';
+import { RANDOM_WEIGHTS_MARK, addUseFlags, describeOpened, explicitSettings, openModelAndBank, taskOf, type UseFlags } from './bank-use.ts';
 
 interface EvalFlags extends UseFlags {
   split: string;
@@ -72,19 +72,20 @@ export function registerEval(program: Command): void {
       const maxExamples = flags.maxEvalExamples === undefined ? undefined : intOption(flags.maxEvalExamples, '--max-eval-examples', { min: 1 });
       if (flags.out) checkOut(flags.out, Boolean(flags.overwrite));
       const start = Date.now();
-      const { pretrained, opened } = await openModelAndBank(flags);
+      const { pretrained, opened, defaults } = await openModelAndBank(flags);
       try {
         const { evaluateBank } = await import('@dept/fewshot');
         const { currentBackend } = await import('@dept/tensor');
         const run = opened.run;
-        const task = taskOf(flags, run);
-        const dataDir = flags.dataDir ?? run?.dataDir ?? undefined;
-        const flavour = (flags.flavour as MetricFlavour | undefined) ?? run?.flavour ?? 'dept';
+        const task = taskOf(flags, defaults);
+        const dataDir = flags.dataDir ?? defaults.dataDir;
+        const flavour = (flags.flavour as MetricFlavour | undefined) ?? defaults.flavour ?? 'dept';
         for (const note of opened.notes) process.stderr.write(`note: bank: ${note}\n`);
         process.stderr.write(`evaluating ${task} ${flags.split} with ${describeOpened(pretrained, opened, flags.bank)}\n`);
+        // The run's settings (exactly its evaluation), then whatever a flag says instead.
         const options: EvaluateBankOptions = {
+          ...defaults, ...explicitSettings(flags),
           pretrained, bank: opened.bank, task, split: flags.split, flavour,
-          ...predictionSettings(flags, run),
           ...(dataDir !== undefined ? { dataDir } : {}),
           ...(maxExamples !== undefined ? { maxExamples } : {}),
           onProgress: progressDisplay(`eval ${task}`),

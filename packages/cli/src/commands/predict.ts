@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { DeptError } from '@dept/core';
 import type { SourceSplit } from '@dept/tasks';
 import { progressDisplay } from './common.ts';
-import { RANDOM_WEIGHTS_MARK, addUseFlags, describeOpened, openModelAndBank, predictionSettings, taskOf, type UseFlags } from './bank-use.ts';
+import { RANDOM_WEIGHTS_MARK, addUseFlags, describeOpened, explicitSettings, openModelAndBank, taskOf, type UseFlags } from './bank-use.ts';
 
 interface PredictFlags extends UseFlags {
   input?: string;
@@ -39,15 +39,15 @@ export function registerPredict(program: Command): void {
       }
       // Bad rows are refused before the model loads, when the task is known already.
       let rows = flags.task ? (await readRows(flags.task)).rows : null;
-      const { pretrained, opened } = await openModelAndBank(flags);
+      const { pretrained, opened, defaults } = await openModelAndBank(flags);
       try {
-        const task = taskOf(flags, opened.run);
+        const task = taskOf(flags, defaults);
         rows ??= (await readRows(task)).rows;
         const { predictRows } = await import('@dept/fewshot');
         for (const note of opened.notes) process.stderr.write(`note: bank: ${note}\n`);
         process.stderr.write(`predicting ${rows.length} rows of ${task} with ${describeOpened(pretrained, opened, flags.bank)}\n`);
         const predictions = await predictRows({
-          pretrained, bank: opened.bank, task, rows, ...predictionSettings(flags, opened.run), onProgress: progressDisplay(task),
+          ...defaults, ...explicitSettings(flags), pretrained, bank: opened.bank, task, rows, onProgress: progressDisplay(task),
         });
         const mark = pretrained.randomWeights ? { random_weights: true } : {};
         process.stdout.write(predictions.map((p) => `${JSON.stringify({ ...p, ...mark })}\n`).join(''));
