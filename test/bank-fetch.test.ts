@@ -11,14 +11,12 @@ import { Rng } from '@dept/core';
 import { makeBankConfig, writeBank, type Bank } from '@dept/prompt';
 import { presetConfig, writeRandomT5 } from '@dept/t5';
 import { exportPeft } from '@dept/transfer';
-import { FakeHub, type FakeFile } from './helpers/fakehub.ts';
+import { FakeHub, isolateFromRealHub, type FakeFile } from './helpers/fakehub.ts';
 import { REPO_ROOT } from './helpers/shared.ts';
 import { expectRefusal, runDept, tempDir, type DeptRun } from './reliability/helpers.ts';
 
-const HF_VARS = ['HF_ENDPOINT', 'HF_TOKEN', 'HUGGING_FACE_HUB_TOKEN', 'HF_TOKEN_PATH', 'HF_HOME', 'HF_HUB_CACHE', 'HUGGINGFACE_HUB_CACHE', 'HF_HUB_OFFLINE', 'XDG_CACHE_HOME'];
 const SAMPLE = join(REPO_ROOT, 'datasets', 'sample');
-const saved: Record<string, string | undefined> = {};
-const realFetch = globalThis.fetch;
+let restoreEnv: () => void = () => undefined;
 let root: string;
 let hub: FakeHub;
 let model: string;
@@ -73,17 +71,8 @@ const snapshot = (repo: string, ref = 'main') => join(root, 'hf-home', 'hub', `m
 
 beforeAll(async () => {
   root = tempDir('bank-fetch');
-  for (const k of HF_VARS) {
-    saved[k] = process.env[k];
-    delete process.env[k];
-  }
-  process.env.HF_HOME = join(root, 'hf-home'); // never the user's cache or token
+  restoreEnv = isolateFromRealHub(join(root, 'hf-home')); // only 127.0.0.1 may be contacted
   process.env.CI = '1';
-  globalThis.fetch = ((input: string | URL | Request, init?: RequestInit) => {
-    const url = new URL(input instanceof Request ? input.url : String(input));
-    if (url.hostname !== '127.0.0.1') throw new Error(`test tried to contact ${url.href}`);
-    return realFetch(input, init);
-  }) as typeof fetch;
   model = join(root, 'model');
   writeRandomT5(model, presetConfig('tiny-relu'), { seed: 3, sampleTexts: ['the cat sat on the mat', 'a dog ran'] });
 
@@ -114,12 +103,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  globalThis.fetch = realFetch;
+  restoreEnv();
   await hub?.close();
-  for (const k of HF_VARS) {
-    if (saved[k] === undefined) delete process.env[k];
-    else process.env[k] = saved[k];
-  }
   delete process.env.CI;
   if (root) rmSync(root, { recursive: true, force: true });
 });

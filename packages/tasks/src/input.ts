@@ -16,7 +16,12 @@ import { dataError, readText, splitLines } from './readers/text.ts';
 import { getTask, type TaskSpec } from './registry.ts';
 import { SOURCE_SPLITS, type SourceSplit } from './types.ts';
 
-/** The fields a row of `task` must have (its Hugging Face columns without `idx`, labels and answers). */
+/**
+ * The fields a row of `task` must have (its Hugging Face columns without `idx`, labels and answers).
+ *
+ * @example
+ * inputFields(getTask('superglue-cb')); // ['premise', 'hypothesis']
+ */
 export function inputFields(task: TaskSpec): string[] {
   return task.columns.filter((c) => !['idx', 'label', 'answers', 'entity_spans'].includes(c));
 }

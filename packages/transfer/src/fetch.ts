@@ -8,7 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeptError, parseJsonText } from '@dept/core';
-import { cachedSnapshotFolder, hubCacheDir, openHubSnapshot, validateRepoId, type HubOptions } from '@dept/hub';
+import { cachedSnapshotFolder, hubCacheDir, openHubSnapshot, validateRepoId, type FetchedFiles, type HubOptions } from '@dept/hub';
 import { BANK_CONFIG_FILE, BANK_WEIGHTS_FILE } from '@dept/prompt';
 import type { BankFormat } from './formats.ts';
 import { importBank } from './import.ts';
@@ -51,19 +51,8 @@ export interface FetchBankOptions extends HubOptions {
   revision?: string;
 }
 
-/** What {@link fetchBank} fetched. */
-export interface FetchedBank {
-  /** The snapshot folder: a bank folder every bank command reads (or name it `repo@revision`). */
-  dir: string;
-  repo: string;
-  revision: string;
-  commit: string;
-  /** The files of the folder that dept reads, in fetch order. */
-  files: string[];
-  /** Of `files`, those downloaded now (the others came from the cache). */
-  downloaded: string[];
-  /** True when served from the cache without the network (offline, or the hub unreachable). */
-  fromCache: boolean;
+/** What {@link fetchBank} fetched: `dir` is a bank folder every bank command reads (or name it `repo@revision`). */
+export interface FetchedBank extends FetchedFiles {
   /** The format the bank was read as (`peft`, `ours`, `peft-mpt`). */
   format: BankFormat;
   /** Its sizes: m, d, s (rows of A, or the default input length of a prompt-only bank) and r. */
@@ -119,13 +108,7 @@ export async function fetchBank(repo: string, opts: FetchBankOptions = {}): Prom
   const imported = importBank(snap.folder);
   const c = imported.bank.config;
   return {
-    dir: snap.folder,
-    repo,
-    revision,
-    commit: snap.commit,
-    files,
-    downloaded: files.filter((f) => snap.downloaded.includes(f)),
-    fromCache: snap.fromCache,
+    ...snap.fetched(files),
     format: imported.format,
     shape: { num_virtual_tokens: c.num_virtual_tokens, token_dim: c.token_dim, max_length: c.max_length, r: c.r },
     base_model_name_or_path: c.base_model_name_or_path,
