@@ -6,7 +6,7 @@
  * eval`, and DePT's released SST-2 bank on a random model of its width. Tiny random models: RANDOM WEIGHTS.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTaskData, splitTaskData } from '@dept/tasks';
@@ -78,6 +78,7 @@ beforeAll(async () => {
 
 afterAll(() => {
   delete process.env.CI;
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
 describe('dept eval of a finished run', () => {
