@@ -14,18 +14,16 @@ import { initBackend, tf } from '@dept/tensor';
 import { cachedT5Model, loadPretrainedT5, presetConfig, writeRandomT5, type T5ForConditionalGeneration } from '@dept/t5';
 import { loadTaskData } from '@dept/tasks';
 import { main } from '../packages/cli/src/main.ts';
-import { FakeHub, type FakeFile } from './helpers/fakehub.ts';
+import { FakeHub, HF_VARS, isolateFromRealHub, type FakeFile } from './helpers/fakehub.ts';
 import { REPO_ROOT } from './helpers/shared.ts';
 
-const HF_VARS = ['HF_ENDPOINT', 'HF_TOKEN', 'HUGGING_FACE_HUB_TOKEN', 'HF_TOKEN_PATH', 'HF_HOME', 'HF_HUB_CACHE', 'HUGGINGFACE_HUB_CACHE', 'HF_HUB_OFFLINE', 'XDG_CACHE_HOME', 'DEPT_DATA'];
 const TOKEN = 'hf_fake_test_token';
 
 let root: string;
 let hub: FakeHub;
 let tinyDir: string;
 let shardedDir: string;
-const savedEnv: Record<string, string | undefined> = {};
-const realFetch = globalThis.fetch;
+let restoreEnv: () => void = () => undefined;
 
 function folderFiles(dir: string, names?: string[]): FakeFile[] {
   return (names ?? readdirSync(dir).sort()).map((n) => ({ path: n, data: readFileSync(join(dir, n)), lfs: n.endsWith('.safetensors') }));
@@ -110,17 +108,7 @@ async function logits(model: T5ForConditionalGeneration): Promise<number[]> {
 beforeAll(async () => {
   await initBackend({ backend: 'wasm', announce: false });
   root = mkdtempSync(join(tmpdir(), 'dept-fetch-'));
-  for (const k of HF_VARS) {
-    savedEnv[k] = process.env[k];
-    delete process.env[k];
-  }
-  process.env.HF_HOME = join(root, 'hf-home'); // never the user's cache or token
-  // Only 127.0.0.1 may be contacted.
-  globalThis.fetch = ((input: string | URL | Request, init?: RequestInit) => {
-    const url = new URL(input instanceof Request ? input.url : String(input));
-    if (url.hostname !== '127.0.0.1') throw new Error(`test tried to contact ${url.href}`);
-    return realFetch(input, init);
-  }) as typeof fetch;
+  restoreEnv = isolateFromRealHub(join(root, 'hf-home')); // only 127.0.0.1 may be contacted
 
   tinyDir = join(root, 'src-tiny');
   writeRandomT5(tinyDir, presetConfig('tiny-relu'), { seed: 3, sampleTexts: ['the cat sat on the mat', 'a dog ran'] });
@@ -178,12 +166,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  globalThis.fetch = realFetch;
+  restoreEnv();
   await hub?.close();
-  for (const k of HF_VARS) {
-    if (savedEnv[k] === undefined) delete process.env[k];
-    else process.env[k] = savedEnv[k];
-  }
   if (root) rmSync(root, { recursive: true, force: true });
 });
 

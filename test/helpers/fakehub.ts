@@ -269,3 +269,34 @@ export class FakeHub {
     res.end(Buffer.from(data));
   }
 }
+
+/** The variables `huggingface_hub` reads (and dept's data folder), cleared while a test talks to the fake hub. */
+export const HF_VARS: readonly string[] = ['HF_ENDPOINT', 'HF_TOKEN', 'HUGGING_FACE_HUB_TOKEN', 'HF_TOKEN_PATH', 'HF_HOME', 'HF_HUB_CACHE', 'HUGGINGFACE_HUB_CACHE', 'HF_HUB_OFFLINE', 'XDG_CACHE_HOME', 'DEPT_DATA'];
+
+/**
+ * Keeps a test file away from the real hub: clears {@link HF_VARS}, points `HF_HOME` at `home` (never the user's
+ * cache or token), and lets `fetch` reach 127.0.0.1 only. Returns the function that restores both.
+ *
+ * @example
+ * const restore = isolateFromRealHub(join(root, 'hf-home'));
+ * // … tests against a FakeHub …
+ * restore();
+ */
+export function isolateFromRealHub(home: string): () => void {
+  const saved = new Map(HF_VARS.map((k) => [k, process.env[k]]));
+  for (const k of HF_VARS) delete process.env[k];
+  process.env.HF_HOME = home;
+  const realFetch = globalThis.fetch;
+  globalThis.fetch = ((input: string | URL | Request, init?: RequestInit) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    if (url.hostname !== '127.0.0.1') throw new Error(`test tried to contact ${url.href}`);
+    return realFetch(input, init);
+  }) as typeof fetch;
+  return () => {
+    globalThis.fetch = realFetch;
+    for (const [k, v] of saved) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+}

@@ -5,6 +5,7 @@
  * 2. Randomness: `Rng`, the seeded generator every random draw flows through.
  * 3. Files: atomic writes of files and folders (`writeFileAtomic`, `writeJsonAtomic`, `writeFolderAtomic`), `isFile`, `isDir`.
  * 4. JSON: parsing with errors that name the file, line and column (`readJsonFile`, `parseJsonText`, `scanJson`).
+ * 5. Progress: `ProgressEvent`, the one shape of "done of total" events that loops report and displays show.
  */
 
 // 1. Errors
@@ -18,3 +19,6 @@ export { writeFileAtomic, writeJsonAtomic, writeFolderAtomic, sortKeysDeep, temp
 
 // 4. JSON
 export { readJsonFile, parseJsonText, scanJson, type JsonProblem, type JsonDuplicate, type ScanJsonOptions } from './json.ts';
+
+// 5. Progress
+export type { ProgressEvent } from './progress.ts';

@@ -4,6 +4,8 @@
  * 1. A cell: model source, task evaluation, one trained and evaluated run folder.
  * 2. The grid: every task × k × seed in a fixed order, resumable and shardable, into one grid folder.
  * 3. Reports: the finished cells aggregated (mean ± sample std over seeds) into JSON, CSV, Markdown, SVG and PNG.
+ * 4. Using a bank: open one from anywhere (a run, any bank format, the hub), evaluate it on a task's dev or test
+ *    split as a run does, label new rows with it.
  */
 export { ensureModel, taskEvaluation, runCell, type ModelSource, type CellOptions } from './cell.ts';
 export { resolveSourceBank, type SourceBankOptions } from './source.ts';
@@ -20,3 +22,9 @@ export {
   writeReport, formatMeanStd,
   type CellResult, type SummaryRow, type GridReport, type ReportPaths, type WrittenReport,
 } from './report.ts';
+export { RUN_CONFIG_FILE, runFolderOf, readRunSettings, type RunSettings } from './run-folder.ts';
+export {
+  checkBankFits, openBank, evaluateBank, runEvaluationDefaults, predictRows,
+  type OpenedBank, type PredictionSettings, type EvaluateBankOptions, type EvaluatedExample, type BankEvaluation,
+  type PredictRowsOptions, type RowPrediction,
+} from './use-bank.ts';

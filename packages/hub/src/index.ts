@@ -30,7 +30,7 @@
 
 // 1. Settings
 export { hubSettings, hubCacheDir, hubRepoFolder, validateRepoId } from './settings.ts';
-export type { HubRepo, HubRepoType, HubFile, HubEvent, HubOptions, HubSettings } from './types.ts';
+export type { HubRepo, HubRepoType, HubFile, HubEvent, HubOptions, HubSettings, FetchedFiles } from './types.ts';
 
 // 2. Snapshots
 export { HubSnapshot } from './snapshot.ts';

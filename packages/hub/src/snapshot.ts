@@ -9,7 +9,7 @@ import { HubApiError, downloadFile } from '@huggingface/hub';
 import { DeptError, fsyncDir, tempSiblingPath } from '@dept/core';
 import { HubUnreachable, hubError } from './http.ts';
 import { COMMIT, hubRepoFolder, repoLabel, validateRepoPath } from './settings.ts';
-import type { HubEvent, HubFile, HubRepo, HubSettings } from './types.ts';
+import type { FetchedFiles, HubEvent, HubFile, HubRepo, HubSettings } from './types.ts';
 
 function fileSize(p: string): number {
   try {
@@ -84,6 +84,20 @@ export class HubSnapshot {
   /** The listed file at `path`, if any. */
   file(path: string): HubFile | undefined {
     return this.byPath.get(path);
+  }
+
+  /**
+   * The summary of a fetch of `files` of this snapshot (each fetched with {@link HubSnapshot.download} before).
+   *
+   * @example
+   * await snap.download('config.json');
+   * snap.fetched(['config.json']); // { dir, repo, revision, commit, files: ['config.json'], downloaded: […], fromCache }
+   */
+  fetched(files: readonly string[]): FetchedFiles {
+    return {
+      dir: this.folder, repo: this.repo.id, revision: this.revision, commit: this.commit,
+      files: [...files], downloaded: files.filter((f) => this.downloaded.includes(f)), fromCache: this.fromCache,
+    };
   }
 
   /** True when the commit has a file at `path`. */

@@ -58,3 +58,18 @@ export interface HubSettings {
   cacheDir: string;
   offline: boolean;
 }
+
+/** What a fetch of some files of one snapshot got: the folder, which commit, which files, which were downloaded. */
+export interface FetchedFiles {
+  /** The snapshot folder, `<cache>/<repo folder>/snapshots/<commit>`. */
+  dir: string;
+  repo: string;
+  revision: string;
+  commit: string;
+  /** The files fetched, in fetch order. */
+  files: string[];
+  /** Of `files`, those downloaded now (the others came from the cache). */
+  downloaded: string[];
+  /** True when served from the cache without the network (offline, or the hub unreachable). */
+  fromCache: boolean;
+}

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeptError, parseJsonText } from '@dept/core';
-import { cachedSnapshotFolder, downloadSafetensors, openHubSnapshot, safetensorsKind, type HubOptions } from '@dept/hub';
+import { cachedSnapshotFolder, downloadSafetensors, openHubSnapshot, safetensorsKind, type FetchedFiles, type HubOptions } from '@dept/hub';
 import { parseT5Config } from './config.ts';
 
 /** The files of a model folder fetched besides the weights, when the repository has them. */
@@ -19,20 +19,8 @@ export interface FetchT5Options extends HubOptions {
   revision?: string;
 }
 
-/** What {@link fetchT5Model} fetched. */
-export interface FetchedT5 {
-  /** The snapshot folder: pass it to {@link loadPretrainedT5}. */
-  dir: string;
-  repo: string;
-  revision: string;
-  commit: string;
-  /** The files of the folder that dept reads, in fetch order. */
-  files: string[];
-  /** Of `files`, those downloaded now (the others came from the cache). */
-  downloaded: string[];
-  /** True when served from the cache without the network (offline, or the hub unreachable). */
-  fromCache: boolean;
-}
+/** What {@link fetchT5Model} fetched: `dir` is the folder to pass to {@link loadPretrainedT5}. */
+export type FetchedT5 = FetchedFiles;
 
 /**
  * Downloads a T5 model folder from the hub (or finds it in the cache) and returns its snapshot folder. The
@@ -70,15 +58,7 @@ export async function fetchT5Model(repo: string, opts: FetchT5Options = {}): Pro
   if (!files.includes('tokenizer.json')) {
     opts.onEvent?.({ type: 'warning', message: `${where} has no tokenizer.json: dept's tokenizer needs it, so only pre-tokenized input works with this folder` });
   }
-  return {
-    dir: snap.folder,
-    repo,
-    revision,
-    commit: snap.commit,
-    files,
-    downloaded: files.filter((f) => snap.downloaded.includes(f)),
-    fromCache: snap.fromCache,
-  };
+  return snap.fetched(files);
 }
 
 /**

@@ -4,7 +4,8 @@
  * 1. Tasks: names (DePT's and Hugging Face's), labels, `id2label` — `getTask`, `TASKS`.
  * 2. Templates: DePT's text-to-text source and target strings — `formatRow`, `seq2seqFormat`, `wscText`.
  * 3. Readers and layouts: GLUE TSV, SuperGLUE JSONL, Hugging Face Parquet/JSONL, LM-BFF k-shot folders,
- *    `glue_pretrain` JSON, the MRPC and SciTail originals — `findTaskData`, `detectLayouts`, `loadTaskData`.
+ *    `glue_pretrain` JSON, the MRPC and SciTail originals — `findTaskData`, `detectLayouts`, `loadTaskData`;
+ *    rows to label from any of them or from lines of text — `readInputRows`, `rowsFromLines`.
  * 4. Datasets: DePT's split, k-shot samples and examples — `splitTaskData`, `kshotSample`, `loadDeptDataset`.
  * 5. Algorithms: torch `randperm` and numpy `permutation` ports, the split rule, the k-shot samplers, metrics.
  */
@@ -36,6 +37,7 @@ export { readJsonl, type JsonlRecord } from './readers/jsonl.ts';
 export { readTsvRecords, type TsvRecord } from './readers/tsv.ts';
 export { readText, splitLines, type NumberedLine } from './readers/text.ts';
 export type { ReadResult } from './readers/rows.ts';
+export { readInputRows, rowsFromLines, inputFields } from './input.ts';
 
 // 4. Datasets
 export {

@@ -56,7 +56,7 @@ function firstJsonObject(file: string): Record<string, unknown> | null {
 }
 
 /** True when a `.jsonl` row looks like a Hugging Face export rather than an original SuperGLUE row. */
-function looksLikeHfRow(o: Record<string, unknown> | null): boolean {
+export function looksLikeHfRow(o: Record<string, unknown> | null): boolean {
   if (o === null) return false;
   if (typeof o.target === 'object' || typeof o.passage === 'object' || 'qas' in o) return false;
   return !(typeof o.label === 'string' || typeof o.label === 'boolean');

@@ -3,7 +3,7 @@
  * with special tokens skipped and stripped, compared as strings) or label scoring (each label string scored by its
  * teacher-forced log-likelihood, the most likely taken; faster, and it never produces an invalid label).
  */
-import { DeptError } from '@dept/core';
+import { DeptError, type ProgressEvent } from '@dept/core';
 import { tf } from '@dept/tensor';
 import { greedyGenerate, scoreCandidates, type T5ForConditionalGeneration, type T5Tokenizer } from '@dept/t5';
 import { cutRows, unpaddedLength, type DecomposedPrompt } from '@dept/prompt';
@@ -31,6 +31,17 @@ export interface PredictOptions {
   labels?: readonly string[];
   /** generate: use the key/value cache (default true). */
   useCache?: boolean;
+  /** Called after each batch with the examples done so far (and once with 0 before the first). */
+  onProgress?: (event: ProgressEvent) => void;
+  /** The `phase` of the progress events (default `predict`). */
+  phase?: string;
+}
+
+/** Predictions and, for label scoring, each example's log-likelihood of every label string. */
+export interface ScoredPredictions {
+  predictions: string[];
+  /** score: `[examples][labels]`, the summed log-probability of each label string (order of `labels`); else null. */
+  scores: number[][] | null;
 }
 
 /** The sources of a chunk, tokenized and truncated to s; padded to s or to the chunk's longest input. */
@@ -54,12 +65,31 @@ export async function predict(
   examples: readonly TextExample[],
   options: PredictOptions,
 ): Promise<string[]> {
+  return (await predictWithScores(model, tokenizer, prompt, examples, options)).predictions;
+}
+
+/**
+ * {@link predict}, also returning the label scores when `mode` is `score` (`scores[i][j]`: example i, label j).
+ *
+ * @example
+ * const { predictions, scores } = await predictWithScores(model, tokenizer, prompt, rows, { mode: 'score', labels: ['0', '1'], maxLength: 256, batchSize: 32 });
+ */
+export async function predictWithScores(
+  model: T5ForConditionalGeneration,
+  tokenizer: T5Tokenizer,
+  prompt: DecomposedPrompt,
+  examples: readonly TextExample[],
+  options: PredictOptions,
+): Promise<ScoredPredictions> {
   const out: string[] = [];
+  const allScores: number[][] = [];
   let candidates: number[][] = [];
   if (options.mode === 'score') {
     if (!options.labels || options.labels.length === 0) throw new DeptError('label scoring needs the task\'s label strings; use generate for open-ended tasks');
     candidates = options.labels.map((l) => tokenizer.encode(l));
   }
+  const progress = (done: number) => options.onProgress?.({ phase: options.phase ?? 'predict', done, total: examples.length, unit: 'examples' });
+  progress(0);
   for (let start = 0; start < examples.length; start += options.batchSize) {
     const chunk = examples.slice(start, start + options.batchSize);
     const batch = encodeInputs(tokenizer, chunk, options);
@@ -77,13 +107,15 @@ export async function predict(
           return ids.map((row) => tokenizer.decode(row));
         }
         const scores = await scoreCandidates(model, enc, mask, candidates);
+        allScores.push(...scores);
         return scores.map((row) => options.labels![row.indexOf(Math.max(...row))] as string);
       } finally {
         tf.dispose([enc, mask]);
       }
     })));
+    progress(out.length);
   }
-  return out;
+  return { predictions: out, scores: options.mode === 'score' ? allScores : null };
 }
 
 /**

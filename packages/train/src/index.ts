@@ -11,7 +11,7 @@ export { adamwUpdate, clipGradNorm, HF_ADAMW_DEFAULTS, type AdamWOptions, type A
 export { linearWarmupDecay } from './schedule.ts';
 export { batchIndices, weightedBatchIndices, cumulativeWeights, derivedSeed } from './batches.ts';
 export { trainPrompt, TrainingStopped, type TrainOptions, type TrainResults, type TrainEvent, type Evaluation } from './trainer.ts';
-export { predict, devLoss, type TextExample, type PredictionMode, type PredictOptions } from './evaluate.ts';
+export { predict, predictWithScores, devLoss, type TextExample, type PredictionMode, type PredictOptions, type ScoredPredictions } from './evaluate.ts';
 export { loadCheckpoint, saveCheckpoint, checkpointPath, removeStaleTemporaries, type CheckpointState, type LoadedCheckpoint } from './checkpoint.ts';
 export { acquireRunLock, createExclusive } from './runlock.ts';
 export { taskEvaluation } from './task-evaluation.ts';

@@ -1,12 +1,14 @@
 /**
  * Source banks by name: a pretraining folder (`dept pretrain`) holds `manifest.json` whose `banks` field maps a
  * name (`shared`, or a source task such as `mnli`) to a bank folder relative to it. A reference is either
- * `<folder>#<name>`, or the folder itself with `{ name }` (default `shared`). Anything else is passed through
- * unchanged, so plain bank paths keep working exactly as before.
+ * `<folder>#<name>`, or the folder itself with `{ name }` (default `shared`). A hub id (`org/name`,
+ * `org/name@revision`) that is not a local path is the bank `dept bank fetch` put in the hub cache. Anything else
+ * is passed through unchanged, so plain bank paths keep working exactly as before.
  */
 import { existsSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { DeptError, isDir, readJsonFile } from '@dept/core';
+import { hubBankFolder } from './fetch.ts';
 import { importBank, type ImportBankOptions, type ImportedBank } from './import.ts';
 
 /** The file that marks a folder of named source banks (written by `@dept/pretrain`). */
@@ -23,7 +25,7 @@ export interface BankRefOptions {
 
 /** A resolved reference. */
 export interface ResolvedBankRef {
-  /** The bank folder or file to import. */
+  /** The bank folder or file to import (for a hub id, its snapshot folder in the hub cache). */
   path: string;
   /** The name it was found under, or null for a plain path. */
   name: string | null;
@@ -65,10 +67,12 @@ export function listSourceBanks(dir: string): Record<string, string> {
  * Turns a bank reference into the path to import. `runs/pre#mnli` and (`runs/pre`, `{ name: 'mnli' }`) both give
  * `runs/pre/banks/mnli` when `runs/pre/manifest.json` names it; a folder with a manifest and no name gives its
  * `shared` bank. A path that is not a pretraining folder is returned as it is (a `#` inside an existing path is
- * part of the name).
+ * part of the name). A hub id that is not a local path (`org/name`, `org/name@v1`) gives its cached snapshot
+ * folder, or an error that says to run `dept bank fetch` first. A path that exists always wins.
  *
  * @example
  * resolveBankRef('runs/pretrain-sources#qnli').path;            // '/…/runs/pretrain-sources/banks/qnli'
+ * resolveBankRef('org/t5-sst2-prompt@v1').path;                 // '~/.cache/huggingface/hub/models--org--t5-sst2-prompt/snapshots/…'
  * resolveBankRef('runs/pretrain-sources').name;                  // 'shared'
  * resolveBankRef('../shared/banks/attempt-record').manifestPath; // null (a plain bank)
  */
@@ -89,7 +93,8 @@ export function resolveBankRef(ref: string, opts: BankRefOptions = {}): Resolved
       const why = isDir(dir) ? `has no ${SOURCE_MANIFEST_FILE}` : 'is not a folder';
       throw new DeptError(`bank "${ref}": ${dir} ${why}; a named bank needs a pretraining folder (written by dept pretrain)`);
     }
-    return { path: ref, name: null, manifestPath: null };
+    const fromHub = existsSync(ref) ? null : hubBankFolder(ref);
+    return { path: fromHub ?? ref, name: null, manifestPath: null };
   }
   const banks = listSourceBanks(dir);
   const chosen = name ?? DEFAULT_SOURCE_BANK;

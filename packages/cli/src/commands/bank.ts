@@ -42,12 +42,12 @@ export function registerBank(program: Command): void {
   bank
     .command('inspect')
     .description('show the format, config and per-tensor statistics (float64 sum, L2, first values) of a bank')
-    .argument('<path>', 'a bank folder or weights file')
+    .argument('<path>', 'a bank folder or weights file, or a hub id fetched with dept bank fetch (org/name[@revision])')
     .option('--json', 'print the result as JSON on stdout')
     .action(async (path: string, opts: { json?: boolean }) => {
-      const { inspectBank } = await import('@dept/transfer');
+      const { inspectBank, resolveBankRef } = await import('@dept/transfer');
       const { bankScaling } = await import('@dept/prompt');
-      const info = inspectBank(path);
+      const info = inspectBank(resolveBankRef(path).path); // a hub id (dept bank fetch) or dir#name reads that bank
       const c = info.config;
       const scaling = c && typeof c.r === 'number' && c.r > 0 ? bankScaling({ r: c.r, lora_alpha: typeof c.lora_alpha === 'number' ? c.lora_alpha : 8 }) : null;
       if (opts.json) process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
@@ -56,7 +56,7 @@ export function registerBank(program: Command): void {
   bank
     .command('convert')
     .description('convert a bank to our bank folder (--to dept) or to a plain PEFT prompt-tuning adapter (--to peft, r = 0 only)')
-    .argument('<src>', 'a bank folder or weights file in any supported format')
+    .argument('<src>', 'a bank folder or weights file in any supported format, or a hub id fetched with dept bank fetch')
     .requiredOption('--to <format>', 'dept (our folder: adapter_config.json + adapter_model.safetensors) or peft')
     .requiredOption('--out <dir>', 'output folder')
     .option('--r <n>', 'for sources with a prompt only: add a fresh A and B = 0 of this rank (default: the config r, else 0)')
@@ -65,13 +65,13 @@ export function registerBank(program: Command): void {
     .option('--task <t>', 'multitask prompt tuning sources: a task index, "average" or "shared"', 'average')
     .option('--json', 'print {format, out, notes} as JSON on stdout')
     .action(async (src: string, opts: { to: string; out: string; r?: string; maxLength?: string; seed: string; task: string; json?: boolean }) => {
-      const { exportDept, exportPeft, importBank } = await import('@dept/transfer');
+      const { exportDept, exportPeft, importBank, resolveBankRef } = await import('@dept/transfer');
       if (opts.to !== 'dept' && opts.to !== 'peft') throw new DeptError(`--to is "${opts.to}", expected dept or peft`);
       const importOpts: ImportBankOptions = { seed: intOption(opts.seed, '--seed', { min: 0 }) };
       if (opts.r !== undefined) importOpts.r = intOption(opts.r, '--r', { min: 0 });
       if (opts.maxLength !== undefined) importOpts.max_length = intOption(opts.maxLength, '--max-length', { min: 1 });
       importOpts.mptTask = opts.task === 'average' || opts.task === 'shared' ? opts.task : intOption(opts.task, '--task', { min: 0 });
-      const imported = importBank(src, importOpts);
+      const imported = importBank(resolveBankRef(src).path, importOpts);
       const notes = [...imported.notes];
       if (opts.to === 'peft') notes.push(...exportPeft(imported.bank, opts.out).notes);
       else exportDept(imported.bank, opts.out);

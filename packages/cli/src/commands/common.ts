@@ -1,9 +1,10 @@
 /**
  * What `dept train` and `dept fewshot` share: the flags that override a recipe, resolving them into a validated
- * recipe, and the progress display.
+ * recipe, and the progress displays (training events; "done of total" events of any loop, such as evaluation).
  */
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
+import type { ProgressEvent } from '@dept/core';
 import type { TrainEvent } from '@dept/train';
 import { applySets, readRecipeFile, setPath, validateRecipe, type Recipe } from '../recipe.ts';
 import { intListOption, intOption, numberOption } from '../options.ts';
@@ -151,5 +152,64 @@ export function progressReporter(label: string, every = 50): (event: TrainEvent)
       const test = Object.entries(event.results.test).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ');
       process.stderr.write(`${label}: done; selected step ${event.results.selected_step}; test ${test || '(no test split)'}${event.results.random_weights ? ' [random weights]' : ''}\n`);
     }
+  };
+}
+
+/** Seconds as `42s`, `3m05s` or `1h02m`. */
+function formatSeconds(seconds: number): string {
+  const t = Math.max(0, Math.round(seconds));
+  if (t < 60) return `${t}s`;
+  if (t < 3600) return `${Math.floor(t / 60)}m${String(t % 60).padStart(2, '0')}s`;
+  return `${Math.floor(t / 3600)}h${String(Math.floor((t % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/**
+ * A display for {@link ProgressEvent}s (evaluation, prediction, any counted loop): a bar with done/total and the
+ * ETA when stderr is a terminal (and not CI), otherwise a plain line at the start, at each tenth of the way with
+ * the ETA, and at the end. A new `phase` starts a new display.
+ *
+ * @example
+ * const onProgress = progressDisplay('eval superglue-cb');
+ * onProgress({ phase: 'test', done: 0, total: 56 }); // "eval superglue-cb test: 0/56 examples"
+ */
+export function progressDisplay(label: string): (event: ProgressEvent) => void {
+  const tty = Boolean(process.stderr.isTTY) && !process.env.CI;
+  let bar: cliProgress.SingleBar | null = null;
+  let phase: string | null = null;
+  let started = 0;
+  let tenth = -1;
+  return (event) => {
+    const unit = event.unit ?? 'examples';
+    if (event.phase !== phase) {
+      bar?.stop();
+      bar = null;
+      phase = event.phase;
+      started = Date.now();
+      tenth = -1;
+      if (tty) {
+        bar = new cliProgress.SingleBar({
+          format: `${label} ${event.phase} [{bar}] {value}/{total} ${unit} | ETA {eta_formatted}`,
+          stream: process.stderr,
+          hideCursor: true,
+        }, cliProgress.Presets.shades_classic);
+        bar.start(event.total, event.done);
+      }
+    }
+    if (bar) {
+      bar.update(event.done);
+      if (event.done >= event.total) {
+        bar.stop();
+        bar = null;
+      }
+      return;
+    }
+    const now = event.total > 0 ? Math.floor((10 * event.done) / event.total) : 10;
+    if (now === tenth) return;
+    tenth = now;
+    const elapsed = (Date.now() - started) / 1000;
+    let tail = '';
+    if (event.done >= event.total) tail = ` (done in ${formatSeconds(elapsed)})`;
+    else if (event.done > 0) tail = ` (ETA ${formatSeconds((elapsed / event.done) * (event.total - event.done))})`;
+    process.stderr.write(`${label} ${event.phase}: ${event.done}/${event.total} ${unit}${tail}\n`);
   };
 }

@@ -1,15 +1,20 @@
 /**
- * `dept model fetch` and `dept data fetch`: real models and data from the Hugging Face hub.
+ * `dept model fetch`, `dept data fetch` and `dept bank fetch`: real models, data and banks from the Hugging Face hub.
  *
  * - `dept model fetch <repo> [--revision R] [--cache-dir D] [--json]`: downloads what the T5 loader reads into the
  *   hub cache (`huggingface_hub`'s layout) and prints the snapshot folder on stdout.
  * - `dept data fetch <dataset> [--config C] [--revision R] [--out D] [--cache-dir D] [--json]`: downloads a
  *   dataset config's Parquet files and places them under the data directory; prints that folder on stdout.
+ * - `dept bank fetch <repo>[@revision] [--cache-dir D] [--json]`: downloads a PEFT prompt-tuning adapter
+ *   (`adapter_config.json` + `adapter_model.safetensors`) into the hub cache and prints the snapshot folder; the
+ *   bank is then usable as `--bank <repo>[@revision]` wherever a bank is taken.
  *
  * Progress goes to stderr. The hub environment variables apply: HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE, HF_HOME,
- * HF_HUB_CACHE. The work itself lives in `@dept/t5` (`fetchT5Model`) and `@dept/tasks` (`fetchHfDataset`).
+ * HF_HUB_CACHE. The work itself lives in `@dept/t5` (`fetchT5Model`), `@dept/tasks` (`fetchHfDataset`) and
+ * `@dept/transfer` (`fetchBank`).
  */
 import type { Command } from 'commander';
+import { DeptError } from '@dept/core';
 import type { HubEvent, HubOptions } from '@dept/hub';
 
 const ENV_HELP = `
@@ -90,7 +95,7 @@ function group(program: Command, name: string, description: string): Command {
 }
 
 /**
- * Adds `fetch` to the `model` and `data` command groups.
+ * Adds `fetch` to the `model`, `data` and `bank` command groups.
  *
  * @example
  * const program = new Command();
@@ -138,5 +143,31 @@ export function registerFetch(program: Command): void {
       process.stderr.write(`${dataset}: ${got.changed ? 'wrote' : 'already up to date:'} ${got.folder} (${counts}; from ${got.repo}@${got.revision})\n`);
       if (flags.json) process.stdout.write(`${JSON.stringify(got, null, 2)}\n`);
       else process.stdout.write(`${got.folder}\n`);
+    });
+
+  group(program, 'bank', 'inspect and convert prompt banks (DePT .bin, ATTEMPT .pt, PEFT, ours)')
+    .command('fetch')
+    .description('download a PEFT prompt-tuning adapter (adapter_config.json + adapter_model.safetensors) from the Hugging Face hub into the hub cache and print its folder; then --bank <repo>[@revision] names it anywhere')
+    .argument('<repo>', 'hub model id of the adapter, optionally with @revision: org/name, org/name@v1, org/name@<commit>')
+    .option('--revision <rev>', 'branch, tag, refs/pr/N or commit (instead of @revision)')
+    .option('--cache-dir <dir>', 'the hub cache (default $HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub)')
+    .option('--json', 'print a JSON summary on stdout instead of the folder')
+    .addHelpText('after', `${ENV_HELP}\n\nadapter_model.bin (a PyTorch pickle) is never fetched; a local copy can still be read: dept bank convert FILE`)
+    .action(async (ref: string, flags: FetchFlags) => {
+      const at = ref.indexOf('@');
+      const repo = at < 0 ? ref : ref.slice(0, at);
+      const inRef = at < 0 ? undefined : ref.slice(at + 1);
+      if (inRef !== undefined && flags.revision !== undefined && inRef !== flags.revision) {
+        throw new DeptError(`${ref}: names revision "${inRef}" but --revision says "${flags.revision}"; give one`);
+      }
+      const revision = inRef ?? flags.revision ?? 'main';
+      const { fetchBank } = await import('@dept/transfer');
+      const got = await fetchBank(repo, { ...hubOptions(flags, repo), revision });
+      const s = got.shape;
+      const name = `${repo}${revision === 'main' ? '' : `@${revision}`}`;
+      for (const n of got.notes) process.stderr.write(`note: ${n}\n`);
+      process.stderr.write(`${repo}: ${got.format} bank (m ${s.num_virtual_tokens}, d ${s.token_dim}, s ${s.max_length}, r ${s.r}${got.base_model_name_or_path ? `, made for ${got.base_model_name_or_path}` : ''}); ${got.files.length} files, ${got.downloaded.length} downloaded and ${got.files.length - got.downloaded.length} from the cache; use it as --bank ${name}\n`);
+      if (flags.json) process.stdout.write(`${JSON.stringify(got, null, 2)}\n`);
+      else process.stdout.write(`${got.dir}\n`);
     });
 }

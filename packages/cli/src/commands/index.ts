@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import { registerBank } from './bank.ts';
 import { registerData } from './data.ts';
+import { registerEval } from './eval.ts';
 import { registerFetch } from './fetch.ts';
 import { registerFewshot } from './fewshot.ts';
 import { registerModel } from './model.ts';
+import { registerPredict } from './predict.ts';
 import { registerPretrain } from './pretrain.ts';
 import { registerQuickstart } from './quickstart.ts';
 import { registerReport } from './report.ts';
@@ -20,6 +22,8 @@ export function registerCommands(program: Command): void {
   registerScore(program);
   registerTrain(program);
   registerFewshot(program);
+  registerEval(program);
+  registerPredict(program);
   registerPretrain(program);
   registerReport(program);
   registerQuickstart(program);

@@ -61,7 +61,8 @@ export function registerScore(program: Command): void {
       const { initBackend } = await import('@dept/tensor');
       const { loadPretrainedT5 } = await import('@dept/t5');
       const { DecomposedPrompt, readBank, scoreBatch } = await import('@dept/prompt');
-      const bank = readBank(opts.bank);
+      const { resolveBankRef } = await import('@dept/transfer');
+      const bank = readBank(resolveBankRef(opts.bank).path);
       await initBackend({ announce: true });
       const { model, config } = loadPretrainedT5(opts.model);
       if (bank.config.token_dim !== config.d_model) {
