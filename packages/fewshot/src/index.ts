@@ -16,3 +16,5 @@ export {
   writeReport, formatMeanStd,
   type CellResult, type SummaryRow, type GridReport, type ReportPaths, type WrittenReport,
 } from './report.ts';
+export { claimGridFolder, GRID_KIND, REPORT_FILES } from './grid.ts';
+export { markdownText } from './report.ts';
