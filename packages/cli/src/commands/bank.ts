@@ -1,5 +1,6 @@
+import { existsSync, readdirSync } from 'node:fs';
 import type { Command } from 'commander';
-import { DeptError } from '@dept/core';
+import { DeptError, isDir, parseTempName } from '@dept/core';
 import type { BankInspection, ImportBankOptions } from '@dept/transfer';
 import { intOption } from '../options.ts';
 
@@ -33,9 +34,20 @@ function formatInspection(info: BankInspection, scaling: number | null): string 
   return `${lines.join('\n')}\n`;
 }
 
+/** `bank convert` writes only a new `--out` (or an empty folder); an existing bank is replaced only with `--force`. */
+function refuseExistingOut(out: string, force: boolean): void {
+  if (!existsSync(out)) return;
+  if (!isDir(out)) throw new DeptError(`--out ${out}: exists and is not a folder (expected a bank folder)`);
+  const entries = readdirSync(out).filter((n) => parseTempName(n) === null);
+  if (entries.length > 0 && !force) {
+    throw new DeptError(`--out ${out}: already exists (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', ...' : ''}); use --force to replace the bank there, or another --out`);
+  }
+}
+
 /**
- * `dept bank inspect PATH [--json]` and `dept bank convert SRC --to peft|dept --out DIR`: read banks of any
- * supported format (DePT `.bin`, ATTEMPT `.pt`, PEFT, PEFT multitask, ours) and write ours or plain PEFT.
+ * `dept bank inspect PATH [--json]` and `dept bank convert SRC [--to dept|peft] --out DIR [--force]`: read banks of
+ * any supported format (DePT `.bin`, ATTEMPT `.pt`, PEFT, PEFT multitask, ours) and write ours (the default) or
+ * plain PEFT. inspect exits with status 2 (after showing the bank) when loading it would be refused.
  */
 export function registerBank(program: Command): void {
   const bank = program.command('bank').description('inspect and convert prompt banks (DePT .bin, ATTEMPT .pt, PEFT, ours)');
@@ -52,21 +64,25 @@ export function registerBank(program: Command): void {
       const scaling = c && typeof c.r === 'number' && c.r > 0 ? bankScaling({ r: c.r, lora_alpha: typeof c.lora_alpha === 'number' ? c.lora_alpha : 8 }) : null;
       if (opts.json) process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
       else process.stderr.write(formatInspection(info, scaling));
+      // Shown in full, then refused as loading would refuse it: a script checking the exit status learns it too.
+      if (info.problems.length > 0) throw new DeptError(`${info.problems[0]} (dept bank inspect: loading this bank for training, scoring or conversion is refused)`);
     });
   bank
     .command('convert')
     .description('convert a bank to our bank folder (--to dept) or to a plain PEFT prompt-tuning adapter (--to peft, r = 0 only)')
     .argument('<src>', 'a bank folder or weights file in any supported format')
-    .requiredOption('--to <format>', 'dept (our folder: adapter_config.json + adapter_model.safetensors) or peft')
-    .requiredOption('--out <dir>', 'output folder')
+    .option('--to <format>', 'dept (our folder: adapter_config.json + adapter_model.safetensors) or peft', 'dept')
+    .requiredOption('--out <dir>', 'output folder (new; an existing one only with --force)')
+    .option('--force', 'replace the bank in an existing --out (refused when it holds anything but bank files)')
     .option('--r <n>', 'for sources with a prompt only: add a fresh A and B = 0 of this rank (default: the config r, else 0)')
     .option('--max-length <n>', 'for sources with a prompt only: s, the rows of A (default: the config max_length, else 256)')
     .option('--seed <n>', 'seed of the fresh A', '0')
     .option('--task <t>', 'multitask prompt tuning sources: a task index, "average" or "shared"', 'average')
     .option('--json', 'print {format, out, notes} as JSON on stdout')
-    .action(async (src: string, opts: { to: string; out: string; r?: string; maxLength?: string; seed: string; task: string; json?: boolean }) => {
+    .action(async (src: string, opts: { to: string; out: string; r?: string; maxLength?: string; seed: string; task: string; json?: boolean; force?: boolean }) => {
       const { exportDept, exportPeft, importBank } = await import('@dept/transfer');
       if (opts.to !== 'dept' && opts.to !== 'peft') throw new DeptError(`--to is "${opts.to}", expected dept or peft`);
+      refuseExistingOut(opts.out, Boolean(opts.force));
       const importOpts: ImportBankOptions = { seed: intOption(opts.seed, '--seed', { min: 0 }) };
       if (opts.r !== undefined) importOpts.r = intOption(opts.r, '--r', { min: 0 });
       if (opts.maxLength !== undefined) importOpts.max_length = intOption(opts.maxLength, '--max-length', { min: 1 });

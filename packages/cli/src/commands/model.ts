@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { DeptError, parseJsonText } from '@dept/core';
+import { DeptError, isDir, parseJsonText } from '@dept/core';
 import type { WritableDtype } from '@dept/tensor';
 import { parseT5Config, presetConfig, T5_PRESETS } from '@dept/t5/config';
 import { intOption } from '../options.ts';
@@ -29,6 +29,7 @@ export function registerModel(program: Command): void {
     .option('--dtype <dtype>', 'stored dtype: F32, F16 or BF16', 'F32')
     .option('--shard-bytes <n>', 'split into shards of at most this many bytes, with model.safetensors.index.json')
     .action(async (opts: { config: string; out: string; seed: string; tokenizer?: string; sample?: string; dtype: string; shardBytes?: string }) => {
+      if (isDir(opts.config)) throw new DeptError(`--config ${opts.config}: is a folder, expected a config.json file or a preset (${Object.keys(T5_PRESETS).join(', ')})`);
       const config = existsSync(opts.config)
         ? parseT5Config(parseJsonText(readFileSync(opts.config, 'utf8'), opts.config), opts.config)
         : presetConfig(opts.config);
