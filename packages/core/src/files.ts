@@ -92,13 +92,22 @@ export function ensureFolder(dir: string, what = 'a folder'): string | null {
   try {
     return mkdirSync(dir, { recursive: true }) ?? null;
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST' || code === 'ENOTDIR') {
-      let up = dirname(resolve(dir));
-      while (!existsSync(up) && dirname(up) !== up) up = dirname(up);
-      throw new DeptError(`${dir}: cannot make ${what}: ${up} is a file, not a folder`, { cause: error });
+    // The deepest part that exists: a file there is the user's mistake; else the error of making its child is the
+    // real cause (a recursive mkdir on a read-only file system reports ENOENT).
+    let up = resolve(dir);
+    while (!existsSync(up) && dirname(up) !== up) up = dirname(up);
+    if (!isDir(up)) throw new DeptError(`${dir}: cannot make ${what}: ${up} is a file, not a folder`, { cause: error });
+    let cause: unknown = error;
+    const child = resolve(dir).slice(up.length).split(/[\\/]/).find((p) => p !== '');
+    if (child !== undefined) {
+      try {
+        mkdirSync(join(up, child));
+        rmdirSync(join(up, child)); // it could be made after all: give the first error
+      } catch (e) {
+        cause = e;
+      }
     }
-    throw environmentError(error, dir, `make ${what}`) ?? error;
+    throw environmentError(cause, dir, `make ${what}`) ?? error;
   }
 }
 
@@ -256,7 +265,7 @@ export function writeFolderAtomic(dir: string, fill: (tmpDir: string) => void, r
       );
     }
   }
-  ensureFolder(dirname(target));
+  const made = ensureFolder(dirname(target));
   const tmp = tempSiblingPath(target, 'tmp');
   let old: string | null = null;
   try {
@@ -270,6 +279,7 @@ export function writeFolderAtomic(dir: string, fill: (tmpDir: string) => void, r
   } catch (error) {
     if (old !== null && !existsSync(target)) renameSync(old, target);
     rmSync(tmp, { recursive: true, force: true });
+    removeEmptyFolders(dirname(target), made);
     // A full or read-only disk inside `fill` names the folder asked for, not the temporary one.
     throw environmentError(error, dir, 'write') ?? error;
   }

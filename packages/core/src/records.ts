@@ -64,7 +64,7 @@ const list = (names: readonly string[]) => `${names.slice(0, 3).join(', ')}${nam
 export function claimEntries(dir: string, kind: string, names: readonly string[], options: ClaimOptions = {}): FolderRecord {
   const what = options.what ?? `a ${kind} folder`;
   const existed = existsSync(dir);
-  ensureFolder(dir, what);
+  const made = ensureFolder(dir, what);
   const record = readFolderRecord(dir);
   if (record && record.kind !== kind) {
     throw new DeptError(`${dir}: is a dept ${record.kind} folder (${FOLDER_RECORD_FILE}), not ${what}; choose another folder`);
@@ -85,7 +85,12 @@ export function claimEntries(dir: string, kind: string, names: readonly string[]
   }
   const entries = [...new Set([...ours, ...names])].sort();
   if (!record || entries.length !== record.entries.length) {
-    writeJsonAtomic(join(dir, FOLDER_RECORD_FILE), { written_by: 'dept', kind, entries } satisfies FolderRecord);
+    try {
+      writeJsonAtomic(join(dir, FOLDER_RECORD_FILE), { written_by: 'dept', kind, entries } satisfies FolderRecord);
+    } catch (error) {
+      removeEmptyFolders(dir, made); // a full or read-only disk: the folder this call made goes again
+      throw error;
+    }
   }
   return { written_by: 'dept', kind, entries };
 }
@@ -125,7 +130,11 @@ export function forgetUnusedFolder(dir: string, created: string | null): void {
   } catch {
     return;
   }
-  if (names.length === 1 && names[0] === FOLDER_RECORD_FILE) rmSync(join(dir, FOLDER_RECORD_FILE), { force: true });
-  else if (names.length > 0) return;
+  try {
+    if (names.length === 1 && names[0] === FOLDER_RECORD_FILE) rmSync(join(dir, FOLDER_RECORD_FILE), { force: true });
+    else if (names.length > 0) return;
+  } catch {
+    return; // cleaning up never hides the error that led here
+  }
   removeEmptyFolders(dir, created ?? dir);
 }

@@ -57,6 +57,20 @@ describe('reading JSON files', () => {
     expect(() => parseJsonText('[1, 2', 'x')).toThrow('x: not valid JSON (line 1 column 6): unexpected end of input');
   });
 
+  it('never quotes the text it cannot parse: a secret in a broken file stays out of the message', () => {
+    for (const text of ['{"token": hf_SECRET}', 'hf_SECRET', '{"a": 1} hf_SECRET', '{"a": tru_SECRET}', "{'hf_SECRET': 1}"]) {
+      let message = '';
+      try {
+        parseJsonText(text, 'f.json');
+      } catch (e) {
+        message = (e as Error).message;
+      }
+      expect(message).toMatch(/^f\.json: not valid JSON \(line 1 column \d+\): /);
+      expect(message).not.toContain('SECRET');
+      expect(message).not.toMatch(/"h"|"t"|'/);
+    }
+  });
+
   it('finds duplicate keys that JSON.parse would merge', () => {
     expect(scanJson('{"a": {"b": 1, "b": 2}}').duplicate).toEqual({ key: 'b', path: ['a'] });
     expect(scanJson('{"a\\u0062": 1, "ab": 2}').duplicate).toEqual({ key: 'ab', path: [] });

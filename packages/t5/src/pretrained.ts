@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DeptError, Rng, claimEntries, parseJsonText, writeFileAtomic, writeJsonAtomic } from '@dept/core';
+import { DeptError, Rng, claimEntries, forgetUnusedFolder, parseJsonText, removeRecordedEntries, writeFileAtomic, writeJsonAtomic } from '@dept/core';
 import { readCheckpoint, writeSafetensors, writeShardedCheckpoint, type WritableDtype } from '@dept/tensor';
 import { type T5Config, parseT5Config, t5ConfigJsonText } from './config.ts';
 import { T5ForConditionalGeneration } from './modeling.ts';
@@ -84,7 +84,25 @@ const MODEL_FILES: readonly string[] = ['config.json', 'model.safetensors', 'mod
 export function writeRandomT5(dir: string, config: T5Config, options: WriteRandomT5Options): void {
   if (existsSync(join(dir, 'config.json'))) throw new DeptError(`${dir}: already holds a model (config.json); choose another folder`);
   // The folder must be new, empty, or one dept began as a model folder (a kill before config.json): recorded first.
-  claimEntries(dir, MODEL_KIND, MODEL_FILES, { newFolder: true, what: 'a model folder' });
+  const existed = existsSync(dir);
+  const record = claimEntries(dir, MODEL_KIND, MODEL_FILES, { newFolder: true, what: 'a model folder' });
+  try {
+    writeModelFiles(dir, config, options);
+  } catch (error) {
+    // A full disk, a bad tokenizer folder: a folder this call made is removed again, files and all.
+    if (!existed) {
+      try {
+        removeRecordedEntries(dir, { ...record, entries: [...record.entries, ...readdirSync(dir).filter((n) => /^model-\d{5}-of-\d{5}\.safetensors$/.test(n))] });
+        forgetUnusedFolder(dir, null);
+      } catch {
+        // cleaning up must not hide why the write failed
+      }
+    }
+    throw error;
+  }
+}
+
+function writeModelFiles(dir: string, config: T5Config, options: WriteRandomT5Options): void {
   const tensors = randomT5Tensors(config, new Rng(options.seed));
   const metadata = { format: 'pt', random_weights: 'true', seed: String(options.seed) };
   if (options.maxShardBytes) {

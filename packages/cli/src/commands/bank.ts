@@ -34,14 +34,18 @@ function formatInspection(info: BankInspection, scaling: number | null): string 
   return `${lines.join('\n')}\n`;
 }
 
-/** `bank convert` writes only a new `--out` (or an empty folder); an existing bank is replaced only with `--force`. */
-function refuseExistingOut(out: string, force: boolean): void {
+/**
+ * `bank convert` writes only a new `--out` (or an empty folder); an existing bank is replaced only with `--force`,
+ * and a folder holding anything but bank files never.
+ */
+function refuseExistingOut(out: string, force: boolean, bankFiles: readonly string[]): void {
   if (!existsSync(out)) return;
   if (!isDir(out)) throw new DeptError(`--out ${out}: exists and is not a folder (expected a bank folder)`);
   const entries = readdirSync(out).filter((n) => parseTempName(n) === null);
-  if (entries.length > 0 && !force) {
-    throw new DeptError(`--out ${out}: already exists (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', ...' : ''}); use --force to replace the bank there, or another --out`);
-  }
+  const others = entries.filter((n) => !bankFiles.includes(n));
+  const list = (names: string[]) => `${names.slice(0, 3).join(', ')}${names.length > 3 ? ', ...' : ''}`;
+  if (others.length > 0) throw new DeptError(`--out ${out}: exists and holds files other than a bank (${list(others)}); refusing to replace it: choose another --out`);
+  if (entries.length > 0 && !force) throw new DeptError(`--out ${out}: already holds a bank (${list(entries)}); use --force to replace it, or another --out`);
 }
 
 /**
@@ -81,8 +85,9 @@ export function registerBank(program: Command): void {
     .option('--json', 'print {format, out, notes} as JSON on stdout')
     .action(async (src: string, opts: { to: string; out: string; r?: string; maxLength?: string; seed: string; task: string; json?: boolean; force?: boolean }) => {
       const { exportDept, exportPeft, importBank } = await import('@dept/transfer');
+      const { BANK_FOLDER_FILES } = await import('@dept/prompt');
       if (opts.to !== 'dept' && opts.to !== 'peft') throw new DeptError(`--to is "${opts.to}", expected dept or peft`);
-      refuseExistingOut(opts.out, Boolean(opts.force));
+      refuseExistingOut(opts.out, Boolean(opts.force), BANK_FOLDER_FILES);
       const importOpts: ImportBankOptions = { seed: intOption(opts.seed, '--seed', { min: 0 }) };
       if (opts.r !== undefined) importOpts.r = intOption(opts.r, '--r', { min: 0 });
       if (opts.maxLength !== undefined) importOpts.max_length = intOption(opts.maxLength, '--max-length', { min: 1 });
