@@ -138,7 +138,7 @@ describe.skipIf(cannotMount !== null)('a full disk', () => {
   const src = () => join(outside, 'run', 'bank');
   const cases: [string, (out: string) => string[], string][] = [
     ['dept model init', (out) => ['model', 'init', '--config', 'tiny-relu', '--out', out], 'model'],
-    ['dept bank convert', (out) => ['bank', 'convert', src(), '--out', out], 'bank'],
+    ['dept bank convert', (out) => ['bank', 'convert', src(), '--out', out], join('banks', 'bank')],
     ['dept train', (out) => trainArgs(out), 'run'],
     ['dept fewshot', (out) => gridArgs(out), 'grid'],
     ['dept pretrain', (out) => pretrainArgs(out), 'pretrain'],

@@ -215,6 +215,19 @@ describe('user mistakes are one line and exit status 2, not "internal error"', (
     mkdirSync(hostile.add(folder));
     expectRefusal(await runDept(['model', 'init', '--config', folder, '--out', join(dir, 'm2')]), folder, 'is a folder');
   });
+  it('score --batch a file that is not there, or a folder', async () => {
+    const missing = join(dir, 'no-batch.json');
+    expectRefusal(await runDept(['score', '--model', model, '--bank', join(dir, 'src-bank'), '--batch', hostile.add(missing), '--out', join(dir, 's.json')]), missing, 'file not found');
+    const folder = join(dir, 'batch-folder');
+    mkdirSync(hostile.add(folder));
+    expectRefusal(await runDept(['score', '--model', model, '--bank', join(dir, 'src-bank'), '--batch', folder, '--out', join(dir, 's.json')]), folder, 'is a folder');
+  });
+  it('model init --sample a folder', async () => {
+    const folder = join(dir, 'sample-folder');
+    mkdirSync(hostile.add(folder));
+    expectRefusal(await runDept(['model', 'init', '--config', 'tiny-relu', '--sample', folder, '--out', join(dir, 'm3')]), `--sample ${folder}: is a folder`);
+    expect(existsSync(join(dir, 'm3'))).toBe(false);
+  });
   it('data list --data-dir a file', async () => {
     const file = put(join(dir, 'data.txt'), hostile.add('x'));
     expectRefusal(await runDept(['data', 'list', '--data-dir', file]), file, 'is a file, expected a folder');

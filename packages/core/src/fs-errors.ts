@@ -72,7 +72,7 @@ export function environmentError(error: unknown, path?: string, action?: string)
   const where = path ?? (typeof found.path === 'string' ? found.path : null);
   const verb = action ?? (typeof found.syscall === 'string' ? found.syscall : null);
   const cause = `${CAUSES[found.code]} (${found.code})`;
-  const text = `${where ?? 'a file'}: ${verb ? `cannot ${verb}: ` : ''}${cause}`;
+  const text = `${where === null ? '' : `${where}: `}${verb ? `cannot ${verb}: ` : ''}${cause}`;
   return new DeptError(text, { cause: error });
 }
 

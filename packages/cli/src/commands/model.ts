@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { DeptError, isDir, parseJsonText } from '@dept/core';
+import { DeptError, isDir, parseJsonText, withEnvironmentErrors } from '@dept/core';
 import type { WritableDtype } from '@dept/tensor';
 import { parseT5Config, presetConfig, T5_PRESETS } from '@dept/t5/config';
 import { intOption } from '../options.ts';
@@ -40,7 +40,9 @@ export function registerModel(program: Command): void {
       let sampleTexts: string[] | undefined;
       if (!opts.tokenizer) {
         if (opts.sample && !existsSync(opts.sample)) throw new DeptError(`--sample ${opts.sample}: file not found`);
-        sampleTexts = (opts.sample ? readFileSync(opts.sample, 'utf8') : DEMO_TOKENIZER_TEXT).split(/\r?\n/);
+        const sample = opts.sample;
+        if (sample && isDir(sample)) throw new DeptError(`--sample ${sample}: is a folder, expected a text file`);
+        sampleTexts = (sample ? withEnvironmentErrors(sample, 'read', () => readFileSync(sample, 'utf8')) : DEMO_TOKENIZER_TEXT).split(/\r?\n/);
       }
       const { writeRandomT5 } = await import('@dept/t5');
       writeRandomT5(opts.out, config, {
