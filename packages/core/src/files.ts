@@ -150,6 +150,9 @@ export function parseTempName(name: string): { target: string; tag: 'tmp' | 'old
  * True when the writer of a temporary at `path` (PID `pid`) is gone: its PID is not running, or is running a
  * process that started after the file was last changed (the PID was reused, e.g. after a reboot). Our own
  * leftovers count as gone: no caller of this runs while this process writes in the same folder.
+ *
+ * @example
+ * temporaryWriterGone('runs/rte/.results.json.tmp-4242-9f3a01bc', 4242); // true once process 4242 has exited
  */
 export function temporaryWriterGone(path: string, pid: number): boolean {
   if (pid === process.pid) return true;

@@ -44,13 +44,23 @@ function readText(path: string): string | null {
 
 let bootIdCache: string | null | undefined;
 
-/** This boot's id on Linux, else null. */
+/**
+ * This boot's id on Linux, else null.
+ *
+ * @example
+ * bootId(); // 'a589c769-7fe6-4696-bc45-d69fcdd5be4d'
+ */
 export function bootId(): string | null {
   if (bootIdCache === undefined) bootIdCache = readText('/proc/sys/kernel/random/boot_id')?.trim() || null;
   return bootIdCache;
 }
 
-/** Start time of `pid` in clock ticks since boot (Linux), or null. */
+/**
+ * Start time of `pid` in clock ticks since boot (Linux), or null.
+ *
+ * @example
+ * startTicks(process.pid); // 197341
+ */
 export function startTicks(pid: number): number | null {
   const stat = readText(`/proc/${pid}/stat`);
   if (stat === null) return null;
