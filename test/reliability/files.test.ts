@@ -160,10 +160,11 @@ describe('banks that do not fit their config, the model or the run (dept score, 
     expectRefusal(await runDept(['bank', 'convert', b, '--to', 'dept', '--out', out]), 'tensor "prompt_embeddings" holds a non-finite value (Infinity at flat index 37)');
     expect(existsSync(out)).toBe(false);
   });
-  it('bank inspect shows a NaN bank but says it will be refused', async () => {
+  it('bank inspect shows a NaN bank, says it will be refused, and exits 2 as loading it would', async () => {
     const b = bankWith('nan-inspect', { weights: hostile.add(withNaN(Number.NaN)) });
     const r = await runDept(['bank', 'inspect', b]);
-    expect(r.status).toBe(0);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trimEnd().split('\n').at(-1)).toMatch(/^dept: error: .*holds a non-finite value \(NaN at flat index 37\)/);
     expect(r.stderr).toMatch(/note: tensor "prompt_embeddings" holds 1 non-finite value \(NaN or ±Infinity\): loading this bank for training, scoring or conversion is refused/);
   });
   it('a token_dim that differs from the model d_model', async () => {

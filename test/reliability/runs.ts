@@ -9,7 +9,7 @@ import { readBank } from '@dept/prompt';
 
 /** Names that writers leave only while they write (removed by the next process that takes the folder's lock). */
 export function isTemporary(name: string): boolean {
-  return /^checkpoint\.tmp-\d+(-old)?$/.test(name) || /^\..+\.(tmp|old)-\d+-[0-9a-f]{8}$/.test(name);
+  return /^checkpoint\.tmp-\d+(-old)?$/.test(name) || /^\..+\.(tmp|old|trash)-\d+-[0-9a-f]{8}$/.test(name);
 }
 
 function parseJsonLines(path: string): void {

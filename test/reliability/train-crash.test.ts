@@ -131,22 +131,29 @@ describe('dept train as a process', () => {
     expect(stableResults(out)).toEqual(reference!.results);
   });
 
-  it('a lock held by a live process refuses; a lock of a dead process (or garbage) is taken over', async () => {
+  it('a lock held by a live process refuses; a lock of a dead process (or an empty one) is taken over; a .lock that is not dept\'s is refused and kept', async () => {
+    // The test's parent is alive, and the lock was written after it started: it holds.
+    const since = new Date().toISOString();
     const live = join(dir, 'locked');
-    put(join(live, '.lock'), hostile.add(JSON.stringify({ pid: process.ppid, started: '2020-01-01T00:00:00.000Z' })));
-    expectRefusal(await runDept(trainArgs(live)), `in use by process ${process.ppid} (since 2020-01-01T00:00:00.000Z)`);
+    put(join(live, '.lock'), hostile.add(JSON.stringify({ pid: process.ppid, started: since })));
+    expectRefusal(await runDept(trainArgs(live)), `in use by process ${process.ppid} (since ${since})`);
     const grid = join(dir, 'grid-locked');
-    put(join(grid, '.lock'), hostile.add(JSON.stringify({ pid: process.ppid, started: '2020-01-01T00:00:00.000Z' })));
+    put(join(grid, '.lock'), hostile.add(JSON.stringify({ pid: process.ppid, started: since })));
     expectRefusal(await runDept(['fewshot', '--task', 'superglue-cb', '--data-dir', 'datasets/sample', '--model', model, '--k', '4', '--seeds', '1', '--out', grid]),
       `${grid}: in use by process ${process.ppid}`);
     const deadPid = spawnSync(process.execPath, ['-e', '0']).pid as number;
-    for (const [name, lock] of [['dead', JSON.stringify({ pid: deadPid, started: 'then' })], ['garbage', '\u0000\u0001not json']] as const) {
+    // A live PID whose process started after the lock was written (the PID was reused): stale too.
+    for (const [name, lock] of [['dead', JSON.stringify({ pid: deadPid, started: 'then' })], ['reused', JSON.stringify({ pid: process.ppid, started: '2020-01-01T00:00:00.000Z' })], ['empty', '']] as const) {
       const out = join(dir, `stale-${name}`);
       put(join(out, '.lock'), hostile.add(lock));
       const r = await runDept(trainArgs(out, '--max-steps', '3', '--eval-steps', '3'));
       expect(r.status, r.stderr).toBe(0);
       expect(existsSync(join(out, '.lock'))).toBe(false);
     }
+    const foreign = join(dir, 'foreign-lock');
+    put(join(foreign, '.lock'), hostile.add('\u0000\u0001not json'));
+    expectRefusal(await runDept(trainArgs(foreign)), `${join(foreign, '.lock')}: exists and is not a dept lock`);
+    expect(readFileSync(join(foreign, '.lock'), 'utf8')).toBe('\u0000\u0001not json');
   });
 
   it(`SIGKILL at ${KILLS} random moments: every file stays whole, every resume completes, the result equals the reference`, async () => {

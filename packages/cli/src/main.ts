@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { isDeptError } from '@dept/core';
+import { environmentError, isDeptError } from '@dept/core';
 import { registerCommands } from './commands/index.ts';
 import { intOption } from './options.ts';
 
@@ -8,8 +8,9 @@ import { intOption } from './options.ts';
 export const DEPT_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /**
- * Runs the `dept` command line and returns its exit status: 0 on success, 2 for bad input (one line on stderr,
- * the stack only with `--verbose`), 1 for anything unexpected.
+ * Runs the `dept` command line and returns its exit status: 0 on success, 2 for bad input and for errors of the
+ * environment (a full disk, a read-only file system: one line on stderr naming the path, the stack only with
+ * `--verbose`), 1 for anything unexpected.
  *
  * @example
  * const status = await main(['data', 'list', '--data-dir', '../shared/data']);
@@ -41,10 +42,12 @@ export async function main(argv: string[]): Promise<number> {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
       return 2; // commander already printed the message
     }
-    if (isDeptError(error)) {
-      process.stderr.write(`dept: error: ${error.message}\n`);
-      if (verbose && error.stack) process.stderr.write(`${error.stack}\n`);
-      return error.exitCode;
+    // A full disk, a read-only file system, a file where a folder should be: the user's environment, not a bug.
+    const refusal = isDeptError(error) ? error : environmentError(error);
+    if (refusal) {
+      process.stderr.write(`dept: error: ${refusal.message}\n`);
+      if (verbose && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+      return refusal.exitCode;
     }
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`dept: internal error: ${message}\n`);

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parseDocument } from 'yaml';
-import { DeptError } from '@dept/core';
+import { DeptError, isDir, parseJsonText, withEnvironmentErrors } from '@dept/core';
 import { DEFAULT_TRAIN_CONFIG } from '@dept/train/config';
 
 const positiveInt = z.number().int().min(1);
@@ -148,12 +148,17 @@ function plainYaml(text: string): unknown {
 /** Reads a YAML or JSON recipe file (not yet validated: overrides come first). */
 export function readRecipeFile(path: string): Record<string, unknown> {
   if (!existsSync(path)) throw new DeptError(`${path}: recipe file not found`);
-  const text = readFileSync(path, 'utf8');
+  if (isDir(path)) throw new DeptError(`${path}: is a folder, expected a recipe file (.yaml or .json)`);
+  const text = withEnvironmentErrors(path, 'read the recipe', () => readFileSync(path, 'utf8'));
   let raw: unknown;
-  try {
-    raw = path.endsWith('.json') ? JSON.parse(text) : plainYaml(text);
-  } catch (error) {
-    throw new DeptError(`${path}: not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error instanceof Error ? error.message : String(error)).split('\n')[0]}`);
+  if (path.endsWith('.json')) raw = parseJsonText(text, path); // names line and column, never echoes the text
+  else {
+    try {
+      raw = plainYaml(text);
+    } catch (error) {
+      // The first line of yaml's message says what and where; the lines after it quote the text: not echoed.
+      throw new DeptError(`${path}: not valid YAML: ${(error instanceof Error ? error.message : String(error)).split('\n')[0]?.replace(/:\s*$/, '')}`);
+    }
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new DeptError(`${path}: a recipe must be a mapping of fields`);
   return raw as Record<string, unknown>;

@@ -3,9 +3,13 @@
  *
  * 1. Errors: `DeptError`, the one user-facing error (one line, exit status 2).
  * 2. Randomness: `Rng`, the seeded generator every random draw flows through.
- * 3. Files: atomic writes of files and folders (`writeFileAtomic`, `writeJsonAtomic`, `writeFolderAtomic`), `isFile`, `isDir`.
- * 4. JSON: parsing with errors that name the file, line and column (`readJsonFile`, `parseJsonText`, `scanJson`).
- * 5. Progress: `ProgressEvent`, the one shape of "done of total" events that loops report and displays show.
+ * 3. Files: atomic writes of files and folders (`writeFileAtomic`, `writeJsonAtomic`, `writeFolderAtomic`), `isFile`,
+ *    `isDir`, the temporaries of killed writers (`removeStaleTemporaries`), `ensureFolder`, `assertNoLinksBelow`.
+ * 4. Folder records: `.dept.json`, what dept wrote in a folder (`claimEntries`, `removeRecordedEntries`).
+ * 5. The environment: errno errors as one-line `DeptError`s (`environmentError`); which process wrote a lock
+ *    (`processIdentity`, `writerAlive`).
+ * 6. JSON: parsing with errors that name the file, line and column (`readJsonFile`, `parseJsonText`, `scanJson`).
+ * 7. Progress: `ProgressEvent`, the one shape of "done of total" events that loops report and displays show.
  */
 
 // 1. Errors
@@ -15,10 +19,20 @@ export { DeptError, isDeptError } from './errors.ts';
 export { Rng, type RngState } from './rng.ts';
 
 // 3. Files
-export { writeFileAtomic, writeJsonAtomic, writeFolderAtomic, sortKeysDeep, tempSiblingPath, fsyncDir, isFile, isDir } from './files.ts';
+export {
+  writeFileAtomic, writeJsonAtomic, writeFolderAtomic, sortKeysDeep, tempSiblingPath, fsyncDir, isFile, isDir,
+  ensureFolder, removeEmptyFolders, parseTempName, temporaryWriterGone, removeStaleTemporaries, assertNoLinksBelow,
+} from './files.ts';
 
-// 4. JSON
+// 4. Folder records
+export { FOLDER_RECORD_FILE, readFolderRecord, claimEntries, removeRecordedEntries, forgetUnusedFolder, type FolderRecord, type ClaimOptions } from './records.ts';
+
+// 5. The environment
+export { environmentError, environmentCause, withEnvironmentErrors } from './fs-errors.ts';
+export { processAlive, processIdentity, processStartedAt, writerAlive, bootId, startTicks, type ProcessIdentity } from './process.ts';
+
+// 6. JSON
 export { readJsonFile, parseJsonText, scanJson, type JsonProblem, type JsonDuplicate, type ScanJsonOptions } from './json.ts';
 
-// 5. Progress
+// 7. Progress
 export type { ProgressEvent } from './progress.ts';

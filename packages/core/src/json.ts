@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { DeptError } from './errors.ts';
+import { environmentError } from './fs-errors.ts';
 
 /** Where a JSON text goes wrong. */
 export interface JsonProblem {
@@ -81,7 +82,7 @@ class Scanner {
     else if (t.startsWith('true', this.pos)) this.pos += 4;
     else if (t.startsWith('false', this.pos)) this.pos += 5;
     else if (t.startsWith('null', this.pos)) this.pos += 4;
-    else this.fail(`unexpected character ${JSON.stringify(c)}`);
+    else this.fail('expected a value (an object, array, string, number, true, false or null)');
   }
 
   object(path: string[], depth: number): void {
@@ -201,7 +202,7 @@ export function scanJson(text: string, opts: ScanJsonOptions = {}): { problem: J
 
 /**
  * Parses JSON text, turning a syntax error into a one-line `DeptError`
- * `<where>: not valid JSON (line L column C): <what>`.
+ * `<where>: not valid JSON (line L column C): <what was expected>`. The message never quotes the text.
  *
  * @example
  * parseJsonText('{"a": 1}', 'inline'); // { a: 1 }
@@ -212,8 +213,9 @@ export function parseJsonText<T = unknown>(text: string, where: string): T {
     return JSON.parse(body) as T;
   } catch (error) {
     const { problem } = scanJson(body);
+    // The scanner's messages say what was expected; V8's would quote the text, and nothing of the file is echoed.
     if (problem) throw new DeptError(`${where}: not valid JSON (line ${problem.line} column ${problem.column}): ${problem.message}`, { cause: error });
-    throw new DeptError(`${where}: not valid JSON: ${(error as Error).message}`, { cause: error });
+    throw new DeptError(`${where}: not valid JSON`, { cause: error });
   }
 }
 
@@ -232,8 +234,7 @@ export function readJsonFile<T = unknown>(path: string, what?: string): T {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new DeptError(`${path}: file not found${what ? ` (expected ${what})` : ''}`, { cause: error });
     if (code === 'EISDIR') throw new DeptError(`${path}: is a folder, expected a JSON file${what ? ` (${what})` : ''}`, { cause: error });
-    if (code === 'EACCES' || code === 'EPERM') throw new DeptError(`${path}: cannot read (permission denied)`, { cause: error });
-    throw error;
+    throw environmentError(error, path, 'read') ?? error;
   }
   return parseJsonText<T>(text, path);
 }

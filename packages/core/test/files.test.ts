@@ -51,10 +51,24 @@ describe('reading JSON files', () => {
   it('gives line and column of a syntax error', () => {
     const p = join(tmp, 'bad.json');
     writeFileSync(p, '{\n  "a": 1,\n  "b": ,\n}');
-    expect(() => readJsonFile(p)).toThrow(`${p}: not valid JSON (line 3 column 8): unexpected character ","`);
+    expect(() => readJsonFile(p)).toThrow(`${p}: not valid JSON (line 3 column 8): expected a value (an object, array, string, number, true, false or null)`);
     expect(() => parseJsonText('{"a": 1,}', 'x')).toThrow('x: not valid JSON (line 1 column 9): expected a double-quoted property name');
     expect(() => parseJsonText('', 'x')).toThrow('x: not valid JSON (line 1 column 1): unexpected end of input');
     expect(() => parseJsonText('[1, 2', 'x')).toThrow('x: not valid JSON (line 1 column 6): unexpected end of input');
+  });
+
+  it('never quotes the text it cannot parse: a secret in a broken file stays out of the message', () => {
+    for (const text of ['{"token": hf_SECRET}', 'hf_SECRET', '{"a": 1} hf_SECRET', '{"a": tru_SECRET}', "{'hf_SECRET': 1}"]) {
+      let message = '';
+      try {
+        parseJsonText(text, 'f.json');
+      } catch (e) {
+        message = (e as Error).message;
+      }
+      expect(message).toMatch(/^f\.json: not valid JSON \(line 1 column \d+\): /);
+      expect(message).not.toContain('SECRET');
+      expect(message).not.toMatch(/"h"|"t"|'/);
+    }
   });
 
   it('finds duplicate keys that JSON.parse would merge', () => {

@@ -5,16 +5,17 @@
  * model loaded once for all cells.
  *
  * Grid folder: `grid.json` (the resolved plan and its cells), `.lock` while an unsharded process runs it
- * (`.shards/<i>-of-<n>/.lock` for a shard), the cell folders, and the report files of `report.ts`.
+ * (`.shards/<i>-of-<n>/.lock` for a shard), the cell folders, the report files of `report.ts`, and `.dept.json`,
+ * the record that dept made the folder (a grid folder must be new, empty, or one that dept made).
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { DeptError, readJsonFile, sortKeysDeep, writeJsonAtomic } from '@dept/core';
+import { DeptError, assertNoLinksBelow, claimEntries, isDir, readFolderRecord, readJsonFile, sortKeysDeep, writeJsonAtomic } from '@dept/core';
 import { initBackend } from '@dept/tensor';
 import type { PretrainedT5 } from '@dept/t5';
 import type { Bank } from '@dept/prompt';
 import { getTask, loadDeptDataset, type KshotSampler } from '@dept/tasks';
-import { acquireRunLock, checkpointPath, removeStaleTemporaries, withoutMemorySettings, type TrainConfig, type TrainEvent, type TrainResults } from '@dept/train';
+import { acquireRunLock, checkpointPath, lockHolder, removeStaleRunTemporaries, withoutMemorySettings, type TrainConfig, type TrainEvent, type TrainResults } from '@dept/train';
 import { ensureModel, runCell, type ModelSource } from './cell.ts';
 import { resolveSourceBank, type SourceBankOptions } from './source.ts';
 import { makeGridFolder, type Shard } from './shard.ts';
@@ -128,21 +129,29 @@ export function shardCells(cells: readonly GridCell[], shard: Shard | null | und
   return shard ? cells.filter((c) => c.index % shard.count === shard.index) : [...cells];
 }
 
-/** The PID holding `<dir>/.lock` when that process is alive (and is not this one), else null. */
-function liveLockHolder(dir: string): number | null {
-  let pid: unknown;
-  try {
-    pid = (JSON.parse(readFileSync(join(dir, '.lock'), 'utf8')) as { pid?: unknown }).pid;
-  } catch {
-    return null;
+/** The kind of folder a grid folder's record (`.dept.json`) names. */
+export const GRID_KIND = 'grid';
+
+/** The report files `writeReport` writes into a grid folder. */
+export const REPORT_FILES: readonly string[] = ['results.json', 'results.csv', 'report.md', 'report.svg', 'report.png'];
+
+/** What a grid writes directly in its folder besides the task folders. */
+const GRID_ENTRIES: readonly string[] = ['grid.json', '.shards', ...REPORT_FILES];
+
+/**
+ * Claims `names` in a grid folder for dept (see `claimEntries` in @dept/core): with `newFolder`, a folder without
+ * a record must be new or empty. A grid folder made before records (it holds a valid `grid.json`) is adopted.
+ *
+ * @example
+ * claimGridFolder('runs/quickstart', ['grid.json', 'rte'], { newFolder: true });
+ */
+export function claimGridFolder(outDir: string, names: readonly string[], options: { newFolder?: boolean } = {}): void {
+  let legacy: string[] | undefined;
+  if (isDir(outDir) && readFolderRecord(outDir) === null && existsSync(join(outDir, 'grid.json'))) {
+    const grid = readGridFile(outDir);
+    legacy = [...GRID_ENTRIES, ...new Set((grid?.cells ?? []).map((c) => String(c.task)))];
   }
-  if (typeof pid !== 'number' || pid === process.pid) return null;
-  try {
-    process.kill(pid, 0);
-    return pid;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM' ? pid : null;
-  }
+  claimEntries(outDir, GRID_KIND, names, { what: 'a grid folder', ...(options.newFolder ? { newFolder: true } : {}), ...(legacy ? { adopt: legacy } : {}) });
 }
 
 /** The parts of `grid.json` that decide what a finished cell means; changing them needs `--overwrite`. */
@@ -255,21 +264,27 @@ export async function runGrid(plan: GridPlan, options: GridOptions = {}): Promis
   const outDir = plan.outDir;
   const emit = options.onEvent ?? (() => undefined);
 
+  // The folder must be new, empty or a dept grid, and nothing may be written through a symbolic link inside it
+  // (a cell would land outside the grid): both checked before anything is written.
+  const shardDir = shard ? join('.shards', `${shard.index}-of-${shard.count}`) : null;
+  for (const rel of [...selected.map((c) => c.dir), ...(shardDir ? [shardDir] : [])]) assertNoLinksBelow(outDir, rel);
+  claimGridFolder(outDir, [...GRID_ENTRIES, ...new Set(cells.map((c) => c.task))], { newFolder: true });
+
   // One process per grid folder (or per shard of it); cells have their own locks as well.
   if (shard) {
-    const holder = liveLockHolder(outDir);
-    if (holder !== null) throw new DeptError(`${outDir}: an unsharded run of this grid is in progress (process ${holder}); wait for it or stop it before running shards`);
+    const holder = lockHolder(outDir);
+    if (holder !== null) throw new DeptError(`${outDir}: an unsharded run of this grid is in progress (process ${holder.pid}); wait for it or stop it before running shards`);
   } else if (existsSync(join(outDir, '.shards'))) {
     for (const name of readdirSync(join(outDir, '.shards'))) {
-      const holder = liveLockHolder(join(outDir, '.shards', name));
-      if (holder !== null) throw new DeptError(`${outDir}: shard ${name} of this grid is running (process ${holder}); run the other shards with --shard, or wait`);
+      const holder = lockHolder(join(outDir, '.shards', name));
+      if (holder !== null) throw new DeptError(`${outDir}: shard ${name} of this grid is running (process ${holder.pid}); run the other shards with --shard, or wait`);
     }
   }
   makeGridFolder(outDir);
-  const release = acquireRunLock(shard ? join(outDir, '.shards', `${shard.index}-of-${shard.count}`) : outDir);
+  const release = acquireRunLock(shardDir ? join(outDir, shardDir) : outDir);
   // Half-written files of killed processes (a live writer's are kept). Only without shards: shards may run on other
   // machines, whose writers' process ids mean nothing here, so a shard would take their live temporaries for stale.
-  if (!shard) removeStaleTemporaries(outDir);
+  if (!shard) removeStaleRunTemporaries(outDir);
   let pretrained = options.pretrained;
   const ownModel = !pretrained;
   try {

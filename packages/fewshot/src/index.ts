@@ -28,3 +28,5 @@ export {
   type OpenedBank, type PredictionSettings, type EvaluateBankOptions, type EvaluatedExample, type BankEvaluation,
   type PredictRowsOptions, type RowPrediction,
 } from './use-bank.ts';
+export { claimGridFolder, GRID_KIND, REPORT_FILES } from './grid.ts';
+export { markdownText } from './report.ts';

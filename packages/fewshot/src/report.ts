@@ -17,7 +17,7 @@ import { Resvg } from '@resvg/resvg-js';
 import { DeptError, isDir, readJsonFile, writeFileAtomic, writeJsonAtomic } from '@dept/core';
 import { metricSpecFor } from '@dept/tasks';
 import type { TrainResults } from '@dept/train';
-import { readGridFile } from './grid.ts';
+import { REPORT_FILES, claimGridFolder, readGridFile } from './grid.ts';
 
 /** One finished cell, as `results.json` lists it. */
 export interface CellResult {
@@ -261,8 +261,24 @@ export function formatMeanStd(row: Pick<SummaryRow, 'mean' | 'std' | 'n'>, digit
   return row.std === null ? `${row.mean.toFixed(digits)} (n=${row.n})` : `${row.mean.toFixed(digits)} ± ${row.std.toFixed(digits)}`;
 }
 
-function title(report: GridReport): string {
-  return `Few-shot results${report.name ? `: ${report.name}` : ''}${report.random_weights ? ' — RANDOM WEIGHTS — not a result' : ''}`;
+function title(report: GridReport, md = (t: string) => t): string {
+  return `Few-shot results${report.name ? `: ${md(report.name)}` : ''}${report.random_weights ? ' — RANDOM WEIGHTS — not a result' : ''}`;
+}
+
+/**
+ * Text that Markdown shows as it is, also inside a table cell: HTML (`<`, `>`, `&`) as entities, the cell separator
+ * `|` and the inline syntax (`` ` ``, `*`, `[`, `]`, `\`, `_` at a word's edge) escaped, line breaks as spaces.
+ * Folder, task and model names come from the file system, so they may hold any of these.
+ *
+ * @example
+ * markdownText('a|b <img src=x>'); // 'a\\|b &lt;img src=x&gt;'
+ */
+export function markdownText(text: string): string {
+  return text
+    .replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+    .replace(/[\\`*[\]|~]/g, (c) => `\\${c}`)
+    .replace(/_/g, (c, at: number, all: string) => (/[A-Za-z0-9]/.test(all[at - 1] ?? '') && /[A-Za-z0-9]/.test(all[at + 1] ?? '') ? c : `\\${c}`))
+    .replace(/\r\n|\r|\n/g, ' ');
 }
 
 /**
@@ -277,8 +293,9 @@ export function reportMarkdown(report: GridReport): { markdown: string; table: s
   const tasks = Object.keys(report.headline);
   const find = (task: string, k: number, metric: string) => report.summary.find((s) => s.task === task && s.k === k && s.metric === metric);
   const seeds = [...new Set(report.cells.map((c) => c.seed))].sort((a, b) => a - b);
+  const md = markdownText;
   const main: string[] = [];
-  main.push(`# ${title(report)}`, '');
+  main.push(`# ${title(report, md)}`, '');
   if (report.random_weights) {
     main.push('> **RANDOM WEIGHTS — not a result.** At least one cell ran on a model with random weights: these numbers only show that the pipeline runs.', '');
   }
@@ -287,7 +304,7 @@ export function reportMarkdown(report: GridReport): { markdown: string; table: s
   main.push(`|---|${ks.map(() => '---:').join('|')}|`);
   for (const task of tasks) {
     const metric = report.headline[task] as string;
-    main.push(`| ${task} (${metric}) | ${ks.map((k) => {
+    main.push(`| ${md(task)} (${md(metric)}) | ${ks.map((k) => {
       const row = find(task, k, metric);
       return row ? formatMeanStd(row, 1) : '–';
     }).join(' | ')} |`);
@@ -295,12 +312,12 @@ export function reportMarkdown(report: GridReport): { markdown: string; table: s
   const table = `${main.join('\n')}\n`;
   const detail: string[] = ['', '## All metrics', '', `mean and std (${STD_NOTE}) of every test metric, n = seeds with a finished run.`, ''];
   detail.push('| task | k | metric | mean | std | n |', '|---|---:|---|---:|---:|---:|');
-  for (const s of report.summary) detail.push(`| ${s.task} | ${s.k} | ${s.metric} | ${s.mean.toFixed(2)} | ${s.std === null ? '–' : s.std.toFixed(2)} | ${s.n} |`);
+  for (const s of report.summary) detail.push(`| ${md(s.task)} | ${s.k} | ${md(s.metric)} | ${s.mean.toFixed(2)} | ${s.std === null ? '–' : s.std.toFixed(2)} | ${s.n} |`);
   detail.push('', '## Run', '');
   const finished = report.cells.length;
   detail.push(`- cells: ${finished} finished${report.expected_cells !== null ? ` of ${report.expected_cells} in grid.json${finished < report.expected_cells ? ' (incomplete: the summary covers the finished cells only)' : ''}` : ''}`);
-  detail.push(`- model: ${report.model || 'unknown'}${report.random_weights ? ' (random weights)' : ''}`);
-  detail.push(`- backend: ${report.backend || 'unknown'}`);
+  detail.push(`- model: ${md(report.model || 'unknown')}${report.random_weights ? ' (random weights)' : ''}`);
+  detail.push(`- backend: ${md(report.backend || 'unknown')}`);
   detail.push(`- total training wall time: ${report.cells.reduce((a, c) => a + (Number(c.wall_seconds) || 0), 0).toFixed(1)} s`);
   return { markdown: `${table}${detail.join('\n')}\n`, table };
 }
@@ -382,7 +399,8 @@ export async function renderChart(spec: vl.TopLevelSpec): Promise<{ svg: string;
 
 /**
  * Writes `results.json`, `results.csv`, `report.md`, `report.svg` and `report.png` into the grid folder
- * (atomically) from its finished cells.
+ * (atomically) from its finished cells. Files of those names that dept did not write (not in the folder's
+ * `.dept.json`) are refused, not replaced.
  *
  * @example
  * const { table, paths } = await writeReport('runs/quickstart');
@@ -390,6 +408,8 @@ export async function renderChart(spec: vl.TopLevelSpec): Promise<{ svg: string;
  */
 export async function writeReport(runDir: string): Promise<WrittenReport> {
   const report = buildReport(runDir);
+  // Report files replace only report files dept wrote: a folder's own results.json or report.md is refused.
+  claimGridFolder(runDir, REPORT_FILES);
   const { markdown, table } = reportMarkdown(report);
   const { svg, png } = await renderChart(reportChartSpec(report));
   const paths: ReportPaths = {

@@ -90,10 +90,16 @@ describe('grid folder guards', () => {
     train: { max_steps: 2, lr: 0.3 }, outDir: join(dir, 'out'),
   });
 
-  it('writes grid.json and skips finished cells without loading the model', async () => {
-    const p = plan();
+  /** A grid folder that dept made (its first run stopped at the missing model), with its one cell then finished. */
+  const gridWithFinishedCell = async (p: GridPlan) => {
+    await expect(runGrid(p)).rejects.toThrow(/no-model: no model here/);
     mkdirSync(join(p.outDir, 'superglue-cb', 'k4', 'seed13'), { recursive: true });
     writeFileSync(join(p.outDir, 'superglue-cb', 'k4', 'seed13', 'results.json'), '{}');
+  };
+
+  it('writes grid.json and skips finished cells without loading the model', async () => {
+    const p = plan();
+    await gridWithFinishedCell(p);
     const events: string[] = [];
     const result = await runGrid(p, { onEvent: (e) => events.push(e.type) });
     expect(result.skipped.map((c) => c.dir)).toEqual(['superglue-cb/k4/seed13']);
@@ -113,8 +119,7 @@ describe('grid folder guards', () => {
 
   it('refuses to continue a grid folder run with other settings', async () => {
     const p = plan();
-    mkdirSync(join(p.outDir, 'superglue-cb', 'k4', 'seed13'), { recursive: true });
-    writeFileSync(join(p.outDir, 'superglue-cb', 'k4', 'seed13', 'results.json'), '{}');
+    await gridWithFinishedCell(p);
     await runGrid(p);
     await expect(runGrid({ ...p, train: { max_steps: 2, lr: 0.4 } })).rejects.toThrow(`${join(p.outDir, 'grid.json')}: this grid folder was run with a different "train.lr"`);
     // more seeds or tasks are fine: the settings of the finished cells did not change

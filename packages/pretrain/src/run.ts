@@ -3,12 +3,13 @@
  * by the mixing rates), then optionally one bank per task, continued from the shared bank on that task alone.
  *
  * Folder: `manifest.json` (written last), `banks/shared/`, `banks/<task>/`, and the trainer's run folders
- * `runs/shared/`, `runs/<task>/` (checkpoints, metrics.jsonl, results.json). An interrupted pretraining resumes
+ * `runs/shared/`, `runs/<task>/` (checkpoints, metrics.jsonl, results.json), and `.dept.json`, the record of these
+ * names (`--overwrite` removes only what it lists; other files are kept). An interrupted pretraining resumes
  * stage by stage: finished stages are kept, the unfinished one continues from its checkpoint exactly.
  */
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { DeptError, readJsonFile, writeJsonAtomic } from '@dept/core';
+import { DeptError, FOLDER_RECORD_FILE, claimEntries, isDir, readFolderRecord, readJsonFile, removeRecordedEntries, writeJsonAtomic } from '@dept/core';
 import type { PretrainedT5 } from '@dept/t5';
 import { readBank, writeBank, type Bank } from '@dept/prompt';
 import { resolveDataDir } from '@dept/tasks';
@@ -60,8 +61,22 @@ export interface PretrainOptions {
   stopAfterSteps?: number;
 }
 
-/** Our folder entries; `--overwrite` removes exactly these. */
+/** Our folder entries; `--overwrite` removes those of them that the folder's record (`.dept.json`) lists. */
 const OWN_ENTRIES = [SOURCE_MANIFEST_FILE, 'banks', 'runs'];
+
+/** The kind of folder a pretraining folder's record names. */
+const PRETRAIN_KIND = 'pretrain';
+
+/** A pretraining folder written before folder records: it holds a readable pretraining manifest. */
+function isLegacyPretrain(outDir: string): boolean {
+  if (readFolderRecord(outDir) !== null || !existsSync(join(outDir, SOURCE_MANIFEST_FILE))) return false;
+  try {
+    readPretrainManifest(outDir);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * A single task's evaluation: its metrics (×100) and selection metric, its labels when it has classes.
@@ -76,9 +91,13 @@ export function singleTaskEvaluation(name: string, flavour: 'dept' | 'official' 
 function prepareFolder(options: PretrainOptions): PretrainManifest | null {
   const { outDir } = options;
   if (!existsSync(outDir)) return null;
+  if (!isDir(outDir)) throw new DeptError(`${outDir}: exists and is not a folder (expected a pretraining folder)`);
   const manifestPath = join(outDir, SOURCE_MANIFEST_FILE);
+  const record = readFolderRecord(outDir);
+  if (record && record.kind !== PRETRAIN_KIND) throw new DeptError(`${outDir}: is a dept ${record.kind} folder (${FOLDER_RECORD_FILE}), not a pretraining folder; choose another --out`);
   if (options.overwrite) {
-    for (const name of OWN_ENTRIES) rmSync(join(outDir, name), { recursive: true, force: true });
+    // Only what dept wrote goes; files of the same names that dept did not write are refused when claimed.
+    if (record || isLegacyPretrain(outDir)) removeRecordedEntries(outDir, record ?? { written_by: 'dept', kind: PRETRAIN_KIND, entries: OWN_ENTRIES });
     return null;
   }
   if (existsSync(manifestPath)) {
@@ -173,7 +192,8 @@ export async function runPretrain(options: PretrainOptions): Promise<PretrainMan
     return finished;
   }
   const { sources, skipped } = await loadSources(options, train.seed, emit);
-  mkdirSync(outDir, { recursive: true });
+  const adopt = isLegacyPretrain(outDir) || (options.resume && isDir(outDir) && readFolderRecord(outDir) === null);
+  claimEntries(outDir, PRETRAIN_KIND, OWN_ENTRIES, { what: 'a pretraining folder', ...(adopt ? { adopt: OWN_ENTRIES } : {}) });
   const tasks = sources.map((s) => s.task);
   const counts: Record<string, number> = {};
   for (const s of sources) counts[s.task] = s.train.length;

@@ -3,9 +3,9 @@
  * `tokenizer.json`. Loading validates every tensor against the config; writing makes random checkpoints in the
  * same layout (for tests and demos: label any number made with them as random-weight numbers).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DeptError, Rng, parseJsonText, writeFileAtomic, writeJsonAtomic } from '@dept/core';
+import { DeptError, Rng, claimEntries, forgetUnusedFolder, parseJsonText, removeRecordedEntries, writeFileAtomic, writeJsonAtomic } from '@dept/core';
 import { readCheckpoint, writeSafetensors, writeShardedCheckpoint, type WritableDtype } from '@dept/tensor';
 import { type T5Config, parseT5Config, t5ConfigJsonText } from './config.ts';
 import { T5ForConditionalGeneration } from './modeling.ts';
@@ -66,16 +66,43 @@ export interface WriteRandomT5Options {
   maxShardBytes?: number;
 }
 
+/** The kind of folder a model folder's record (`.dept.json`) names. */
+const MODEL_KIND = 'model';
+
+/** What `writeRandomT5` writes (shards as well, when asked for). */
+const MODEL_FILES: readonly string[] = ['config.json', 'model.safetensors', 'model.safetensors.index.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'spiece.model'];
+
 /**
  * Writes a random T5 checkpoint in the Hugging Face layout: `config.json`, `model.safetensors` (metadata
  * `random_weights: "true"`) or shards + index, and a tokenizer (copied from `tokenizerDir`, or built from
- * `sampleTexts`).
+ * `sampleTexts`). `dir` must be new or empty (or a model folder dept began and was killed in); a folder holding
+ * a model or files of someone else is refused.
  *
  * @example
  * writeRandomT5('runs/tiny-model', presetConfig('tiny-relu'), { seed: 0, sampleTexts: ['The cat sat.'] });
  */
 export function writeRandomT5(dir: string, config: T5Config, options: WriteRandomT5Options): void {
-  mkdirSync(dir, { recursive: true });
+  if (existsSync(join(dir, 'config.json'))) throw new DeptError(`${dir}: already holds a model (config.json); choose another folder`);
+  // The folder must be new, empty, or one dept began as a model folder (a kill before config.json): recorded first.
+  const existed = existsSync(dir);
+  const record = claimEntries(dir, MODEL_KIND, MODEL_FILES, { newFolder: true, what: 'a model folder' });
+  try {
+    writeModelFiles(dir, config, options);
+  } catch (error) {
+    // A full disk, a bad tokenizer folder: a folder this call made is removed again, files and all.
+    if (!existed) {
+      try {
+        removeRecordedEntries(dir, { ...record, entries: [...record.entries, ...readdirSync(dir).filter((n) => /^model-\d{5}-of-\d{5}\.safetensors$/.test(n))] });
+        forgetUnusedFolder(dir, null);
+      } catch {
+        // cleaning up must not hide why the write failed
+      }
+    }
+    throw error;
+  }
+}
+
+function writeModelFiles(dir: string, config: T5Config, options: WriteRandomT5Options): void {
   const tensors = randomT5Tensors(config, new Rng(options.seed));
   const metadata = { format: 'pt', random_weights: 'true', seed: String(options.seed) };
   if (options.maxShardBytes) {

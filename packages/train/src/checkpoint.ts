@@ -6,7 +6,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { DeptError, fsyncDir, readJsonFile, writeJsonAtomic } from '@dept/core';
+import { DeptError, environmentError, fsyncDir, isDir, readJsonFile, removeStaleTemporaries as removeCoreTemporaries, temporaryWriterGone, writeJsonAtomic } from '@dept/core';
 import { readCheckpoint, writeSafetensors, type HostTensor } from '@dept/tensor';
 import { readBank, writeBank, type Bank } from '@dept/prompt';
 
@@ -54,17 +54,23 @@ export function saveCheckpoint(runDir: string, checkpoint: LoadedCheckpoint): vo
   const final = join(runDir, CHECKPOINT_DIR);
   const tmp = join(runDir, `${CHECKPOINT_DIR}.tmp-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
-  writeBank(join(tmp, 'bank'), checkpoint.bank);
-  if (checkpoint.bestBank) writeBank(join(tmp, 'best'), checkpoint.bestBank);
-  const tensors = new Map<string, HostTensor>();
-  for (const [name, { m, v }] of checkpoint.moments) {
-    tensors.set(`${name}.exp_avg`, { data: m, shape: [m.length] });
-    tensors.set(`${name}.exp_avg_sq`, { data: v, shape: [v.length] });
+  try {
+    mkdirSync(tmp, { recursive: true });
+    writeBank(join(tmp, 'bank'), checkpoint.bank);
+    if (checkpoint.bestBank) writeBank(join(tmp, 'best'), checkpoint.bestBank);
+    const tensors = new Map<string, HostTensor>();
+    for (const [name, { m, v }] of checkpoint.moments) {
+      tensors.set(`${name}.exp_avg`, { data: m, shape: [m.length] });
+      tensors.set(`${name}.exp_avg_sq`, { data: v, shape: [v.length] });
+    }
+    writeSafetensors(join(tmp, 'optimizer.safetensors'), tensors, { format: 'pt', step: String(checkpoint.state.step) });
+    writeJsonAtomic(join(tmp, 'state.json'), checkpoint.state);
+    fsyncDir(tmp);
+  } catch (error) {
+    // A full or read-only disk: the half-written checkpoint goes, the last whole one stays.
+    rmSync(tmp, { recursive: true, force: true });
+    throw environmentError(error, final, 'write the checkpoint') ?? error;
   }
-  writeSafetensors(join(tmp, 'optimizer.safetensors'), tensors, { format: 'pt', step: String(checkpoint.state.step) });
-  writeJsonAtomic(join(tmp, 'state.json'), checkpoint.state);
-  fsyncDir(tmp);
   const old = `${final}.old`;
   // After a kill between the two renames, `checkpoint.old` is the only checkpoint: keep it until the new one is in place.
   if (existsSync(final)) {
@@ -86,30 +92,20 @@ function discard(dir: string, trash: string): void {
 
 /**
  * Removes what killed writers left in a folder: `checkpoint.tmp-<pid>[-old]` folders and the hidden temporary
- * siblings of atomic writes (`.<name>.tmp-<pid>-<hex>`, `.<name>.old-<pid>-<hex>`) whose process `<pid>` is no
- * longer running (a live writer's temporaries are left alone). Returns the names removed.
+ * siblings of atomic writes (`.<name>.tmp-<pid>-<hex>`, ...; see `removeStaleTemporaries` in @dept/core) whose
+ * writer is gone (a live writer's temporaries are left alone). Returns the names removed.
  *
  * @example
- * removeStaleTemporaries('runs/rte'); // ['checkpoint.tmp-4242', '.results.json.tmp-4242-9f3a01bc']
+ * removeStaleRunTemporaries('runs/rte'); // ['checkpoint.tmp-4242', '.results.json.tmp-4242-9f3a01bc']
  */
-export function removeStaleTemporaries(runDir: string): string[] {
-  if (!existsSync(runDir)) return [];
+export function removeStaleRunTemporaries(runDir: string): string[] {
+  if (!isDir(runDir)) return [];
   const stale = readdirSync(runDir).filter((n) => {
-    const m = /^checkpoint\.tmp-(\d+)(-old)?$/.exec(n) ?? /^\..+\.(?:tmp|old)-(\d+)-[0-9a-f]{8}$/.exec(n);
-    return m !== null && !processAlive(Number(m[1]));
+    const m = /^checkpoint\.tmp-(\d+)(-old)?$/.exec(n);
+    return m !== null && temporaryWriterGone(join(runDir, n), Number(m[1]));
   });
   for (const name of stale) rmSync(join(runDir, name), { recursive: true, force: true });
-  return stale;
-}
-
-function processAlive(pid: number): boolean {
-  if (pid === process.pid) return false; // our own leftovers from before (this call never runs during our writes)
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return [...stale, ...removeCoreTemporaries(runDir)];
 }
 
 /** Reads the run's checkpoint, or null when there is none. */

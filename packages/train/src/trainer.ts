@@ -4,17 +4,20 @@
  * with best-on-dev selection, the selected bank evaluated once on test, and checkpoints that resume exactly.
  *
  * Run folder: `config.resolved.json`, `metrics.jsonl`, `results.json`, `bank/`, `predictions.jsonl`,
- * `checkpoint/`, `.lock` while running.
+ * `checkpoint/`, `.dept.json` (the record of these names: `--overwrite` removes only what it lists), `.lock` while
+ * running. Other files in the folder are never touched.
  */
-import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { DeptError, Rng, readJsonFile, tempSiblingPath, writeFileAtomic, writeJsonAtomic, sortKeysDeep } from '@dept/core';
+import {
+  DeptError, FOLDER_RECORD_FILE, Rng, claimEntries, forgetUnusedFolder, environmentError, readFolderRecord, readJsonFile, removeRecordedEntries, writeFileAtomic, writeJsonAtomic, sortKeysDeep,
+} from '@dept/core';
 import { currentBackend, initBackend, tf, type HostTensor } from '@dept/tensor';
 import type { T5ForConditionalGeneration, T5Tokenizer } from '@dept/t5';
 import { DecomposedPrompt, cutRows, initPromptValues, makeBankConfig, unpaddedLength, type Bank, type DecomposedPromptShape } from '@dept/prompt';
 import { adamwUpdate, clipGradNorm, HF_ADAMW_DEFAULTS } from './adamw.ts';
 import { batchIndices, cumulativeWeights, derivedSeed, weightedBatchIndices } from './batches.ts';
-import { checkpointPath, loadCheckpoint, removeStaleTemporaries, saveCheckpoint, type CheckpointState } from './checkpoint.ts';
+import { checkpointPath, loadCheckpoint, removeStaleRunTemporaries, saveCheckpoint, type CheckpointState } from './checkpoint.ts';
 import { checkModelLimits, resolveTrainConfig, withoutMemorySettings, type TrainConfig } from './config.ts';
 import { predict, type TextExample } from './evaluate.ts';
 import { withHeapAdvice } from './heap-advice.ts';
@@ -115,14 +118,34 @@ function jsonLine(value: unknown): string {
   return `${JSON.stringify(value)}\n`;
 }
 
+/** The kind of folder a run folder's record (`.dept.json`) names. */
+export const RUN_KIND = 'run';
+
+/** Every entry a run writes in its folder (besides `.lock` and temporaries): `--overwrite` removes only these. */
+export const RUN_ENTRIES: readonly string[] = ['config.resolved.json', 'metrics.jsonl', 'results.json', 'predictions.jsonl', 'bank', 'checkpoint', 'checkpoint.old'];
+
+/** A run folder written before folder records: its `config.resolved.json` is an object with a `train` field. */
+function isLegacyRun(dir: string): boolean {
+  try {
+    const value = JSON.parse(readFileSync(join(dir, 'config.resolved.json'), 'utf8')) as unknown;
+    return typeof value === 'object' && value !== null && typeof (value as { train?: unknown }).train === 'object';
+  } catch {
+    return false;
+  }
+}
+
 /** Appends one line to metrics.jsonl and flushes it to disk. */
 function appendMetrics(path: string, record: Record<string, unknown>): void {
-  appendFileSync(path, jsonLine(record));
-  const fd = openSync(path, 'r+');
   try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    appendFileSync(path, jsonLine(record));
+    const fd = openSync(path, 'r+');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (error) {
+    throw environmentError(error, path, 'append to') ?? error;
   }
 }
 
@@ -191,12 +214,18 @@ export async function trainPrompt(options: TrainOptions): Promise<TrainResults> 
   const d = model.config.d_model;
   checkModelLimits(config, model.config);
   await initBackend();
-  mkdirSync(outDir, { recursive: true });
+  const existed = existsSync(outDir);
   const release = acquireRunLock(outDir);
+  let failed = false;
   try {
     return await trainLocked(options, config, d, train, dev, test);
+  } catch (error) {
+    failed = true;
+    throw error;
   } finally {
     release();
+    // A run refused or failed (a full disk, say) before it wrote anything leaves no folder behind.
+    if (failed && !existed) forgetUnusedFolder(outDir, null);
   }
 }
 
@@ -211,30 +240,34 @@ async function trainLocked(
   const resolved = sortKeysDeep({ ...(options.describe ?? {}), train: config }) as Record<string, unknown>;
 
   // Under the lock nobody else writes here: half-written temporaries are from killed processes.
-  removeStaleTemporaries(outDir);
-  // What is already in the folder decides between a fresh start, a resume and a refusal.
+  removeStaleRunTemporaries(outDir);
+  // What is already in the folder decides between a fresh start, a resume and a refusal. dept replaces or removes
+  // only what its record (.dept.json) says it wrote here; anything else in the folder is left alone.
+  const record = readFolderRecord(outDir);
+  if (record && record.kind !== RUN_KIND) throw new DeptError(`${outDir}: is a dept ${record.kind} folder (${FOLDER_RECORD_FILE}), not a run folder; choose another --out`);
+  const legacy = record === null && isLegacyRun(outDir);
   const existing = checkpointPath(outDir);
-  if (existsSync(resultsPath) || existing) {
+  const finished = existsSync(resultsPath);
+  if (finished || existing) {
     if (options.overwrite) {
-      // Each entry is renamed aside before it is deleted, so a kill here never leaves a half-deleted checkpoint or
-      // bank behind (a resume would read one as a consistent run); the aside names are temporaries cleaned later.
-      const aside = readdirSync(outDir).filter((n) => n !== '.lock' && !n.startsWith('..lock.')).map((n) => {
-        const to = tempSiblingPath(join(outDir, n), 'old');
-        renameSync(join(outDir, n), to);
-        return to;
-      });
-      for (const path of aside) rmSync(path, { recursive: true, force: true });
-    } else if (existsSync(resultsPath)) {
+      if (!record && !legacy) {
+        throw new DeptError(`${outDir}: holds ${finished ? 'results.json' : 'checkpoint/'} but no record that dept wrote it (${FOLDER_RECORD_FILE}) and no config.resolved.json; not replacing files dept did not write: move them away or choose another --out`);
+      }
+      removeRecordedEntries(outDir, record ?? { written_by: 'dept', kind: RUN_KIND, entries: [...RUN_ENTRIES] });
+    } else if (finished) {
       throw new DeptError(`${outDir}: already holds a finished run (results.json); use --overwrite to replace it or another --out`);
     } else if (!options.resume) {
       throw new DeptError(`${outDir}: holds an unfinished run (checkpoint); use --resume to continue it or --overwrite to start again`);
     }
-  } else if (!options.overwrite) {
-    const stray = readdirSync(outDir).filter((n) => !n.startsWith('.') && n !== 'metrics.jsonl' && n !== 'config.resolved.json');
-    if (stray.length > 0 && !options.resume) {
-      throw new DeptError(`${outDir}: is not empty (${stray.slice(0, 3).join(', ')}); use --overwrite or another --out`);
+  } else if (!options.overwrite && !options.resume) {
+    const ours = new Set(record?.entries ?? (legacy ? RUN_ENTRIES : []));
+    const stray = readdirSync(outDir).filter((n) => !n.startsWith('.') && !ours.has(n));
+    if (stray.length > 0) {
+      throw new DeptError(`${outDir}: is not empty (${stray.slice(0, 3).join(', ')}); use --overwrite to write the run beside them (they are kept) or another --out`);
     }
   }
+  // Record what the run writes before writing it; refused when one of those names is someone else's file.
+  claimEntries(outDir, RUN_KIND, RUN_ENTRIES, { what: 'a run folder', ...(legacy || (options.resume && existing) ? { adopt: RUN_ENTRIES } : {}) });
   const loaded = options.resume ? loadCheckpoint(outDir) : null;
   if (loaded && existsSync(resolvedPath)) {
     const before = readJsonFile<Record<string, unknown>>(resolvedPath, 'the resolved config');

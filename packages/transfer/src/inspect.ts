@@ -1,7 +1,9 @@
 /**
  * `inspectBank`: what a bank file holds, with float64 statistics per tensor, in any supported format.
  */
+import { isDeptError } from '@dept/core';
 import { type BankFormat, readRawBank } from './formats.ts';
+import { importBank } from './import.ts';
 
 /** Statistics of one tensor. */
 export interface TensorSummary {
@@ -26,10 +28,16 @@ export interface BankInspection {
   /** By normalised name: `prompt_embeddings`, `prompt_encoder.lora_embedding_A`, `prompt_encoder.lora_embedding_B`, `prefix_task_cols`, `prefix_task_rows`. */
   tensors: Record<string, TensorSummary>;
   notes: string[];
+  /**
+   * Why loading this bank (for training, scoring or conversion) is refused: the config and the tensors disagree,
+   * a value is NaN, ... Empty when it loads.
+   */
+  problems: string[];
 }
 
 /**
- * Summarises a bank in any supported format without converting it.
+ * Summarises a bank in any supported format without converting it, and says in `problems` why loading it would be
+ * refused (its config and tensors disagree, a value is not finite).
  *
  * @example
  * const info = inspectBank('../shared/banks/dept-sst2');
@@ -54,5 +62,13 @@ export function inspectBank(path: string): BankInspection {
     // Inspecting a damaged bank is allowed; loading it is not (readBank and importBank refuse non-finite values).
     if (bad > 0) notes.push(`tensor "${name}" holds ${bad} non-finite value${bad > 1 ? 's' : ''} (NaN or ±Infinity): loading this bank for training, scoring or conversion is refused`);
   }
-  return { format: raw.format, path: raw.weightsPath, config: raw.config, tensors, notes };
+  // The same checks as loading: inspecting a bank whose config and tensors disagree must say so.
+  const problems: string[] = [];
+  try {
+    importBank(path);
+  } catch (error) {
+    if (!isDeptError(error)) throw error;
+    problems.push(error.message);
+  }
+  return { format: raw.format, path: raw.weightsPath, config: raw.config, tensors, notes, problems };
 }

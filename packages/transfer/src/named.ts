@@ -47,7 +47,8 @@ export function listSourceBanks(dir: string): Record<string, string> {
   if (typeof banks !== 'object' || banks === null || Array.isArray(banks)) {
     throw new DeptError(`${manifestPath}: field "banks" is missing or not a mapping; expected { name: "relative/bank/folder" }`);
   }
-  const out: Record<string, string> = {};
+  // Own keys only, on an object without a prototype: a bank named "constructor" or "__proto__" is just a name.
+  const out = Object.create(null) as Record<string, string>;
   const root = resolve(dir);
   for (const [name, rel] of Object.entries(banks as Record<string, unknown>)) {
     if (typeof rel !== 'string' || rel === '' || isAbsolute(rel)) {
@@ -98,7 +99,7 @@ export function resolveBankRef(ref: string, opts: BankRefOptions = {}): Resolved
   }
   const banks = listSourceBanks(dir);
   const chosen = name ?? DEFAULT_SOURCE_BANK;
-  const path = banks[chosen];
+  const path = Object.hasOwn(banks, chosen) ? banks[chosen] : undefined;
   if (path === undefined) {
     const known = Object.keys(banks);
     throw new DeptError(`${manifestPath}: no bank named "${chosen}"; it holds ${known.length ? known.join(', ') : 'none'}`);

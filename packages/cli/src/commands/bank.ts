@@ -1,5 +1,6 @@
+import { existsSync, readdirSync } from 'node:fs';
 import type { Command } from 'commander';
-import { DeptError } from '@dept/core';
+import { DeptError, isDir, parseTempName } from '@dept/core';
 import type { BankInspection, ImportBankOptions } from '@dept/transfer';
 import { intOption } from '../options.ts';
 
@@ -34,8 +35,23 @@ function formatInspection(info: BankInspection, scaling: number | null): string 
 }
 
 /**
- * `dept bank inspect PATH [--json]` and `dept bank convert SRC --to peft|dept --out DIR`: read banks of any
- * supported format (DePT `.bin`, ATTEMPT `.pt`, PEFT, PEFT multitask, ours) and write ours or plain PEFT.
+ * `bank convert` writes only a new `--out` (or an empty folder); an existing bank is replaced only with `--force`,
+ * and a folder holding anything but bank files never.
+ */
+function refuseExistingOut(out: string, force: boolean, bankFiles: readonly string[]): void {
+  if (!existsSync(out)) return;
+  if (!isDir(out)) throw new DeptError(`--out ${out}: exists and is not a folder (expected a bank folder)`);
+  const entries = readdirSync(out).filter((n) => parseTempName(n) === null);
+  const others = entries.filter((n) => !bankFiles.includes(n));
+  const list = (names: string[]) => `${names.slice(0, 3).join(', ')}${names.length > 3 ? ', ...' : ''}`;
+  if (others.length > 0) throw new DeptError(`--out ${out}: exists and holds files other than a bank (${list(others)}); refusing to replace it: choose another --out`);
+  if (entries.length > 0 && !force) throw new DeptError(`--out ${out}: already holds a bank (${list(entries)}); use --force to replace it, or another --out`);
+}
+
+/**
+ * `dept bank inspect PATH [--json]` and `dept bank convert SRC [--to dept|peft] --out DIR [--force]`: read banks of
+ * any supported format (DePT `.bin`, ATTEMPT `.pt`, PEFT, PEFT multitask, ours) and write ours (the default) or
+ * plain PEFT. inspect exits with status 2 (after showing the bank) when loading it would be refused.
  */
 export function registerBank(program: Command): void {
   const bank = program.command('bank').description('inspect and convert prompt banks (DePT .bin, ATTEMPT .pt, PEFT, ours)');
@@ -52,21 +68,26 @@ export function registerBank(program: Command): void {
       const scaling = c && typeof c.r === 'number' && c.r > 0 ? bankScaling({ r: c.r, lora_alpha: typeof c.lora_alpha === 'number' ? c.lora_alpha : 8 }) : null;
       if (opts.json) process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
       else process.stderr.write(formatInspection(info, scaling));
+      // Shown in full, then refused as loading would refuse it: a script checking the exit status learns it too.
+      if (info.problems.length > 0) throw new DeptError(`${info.problems[0]} (dept bank inspect: loading this bank for training, scoring or conversion is refused)`);
     });
   bank
     .command('convert')
     .description('convert a bank to our bank folder (--to dept) or to a plain PEFT prompt-tuning adapter (--to peft, r = 0 only)')
     .argument('<src>', 'a bank folder or weights file in any supported format, or a hub id fetched with dept bank fetch')
-    .requiredOption('--to <format>', 'dept (our folder: adapter_config.json + adapter_model.safetensors) or peft')
-    .requiredOption('--out <dir>', 'output folder')
+    .option('--to <format>', 'dept (our folder: adapter_config.json + adapter_model.safetensors) or peft', 'dept')
+    .requiredOption('--out <dir>', 'output folder (new; an existing one only with --force)')
+    .option('--force', 'replace the bank in an existing --out (refused when it holds anything but bank files)')
     .option('--r <n>', 'for sources with a prompt only: add a fresh A and B = 0 of this rank (default: the config r, else 0)')
     .option('--max-length <n>', 'for sources with a prompt only: s, the rows of A (default: the config max_length, else 256)')
     .option('--seed <n>', 'seed of the fresh A', '0')
     .option('--task <t>', 'multitask prompt tuning sources: a task index, "average" or "shared"', 'average')
     .option('--json', 'print {format, out, notes} as JSON on stdout')
-    .action(async (src: string, opts: { to: string; out: string; r?: string; maxLength?: string; seed: string; task: string; json?: boolean }) => {
+    .action(async (src: string, opts: { to: string; out: string; r?: string; maxLength?: string; seed: string; task: string; json?: boolean; force?: boolean }) => {
       const { exportDept, exportPeft, importBank, resolveBankRef } = await import('@dept/transfer');
+      const { BANK_FOLDER_FILES } = await import('@dept/prompt');
       if (opts.to !== 'dept' && opts.to !== 'peft') throw new DeptError(`--to is "${opts.to}", expected dept or peft`);
+      refuseExistingOut(opts.out, Boolean(opts.force), BANK_FOLDER_FILES);
       const importOpts: ImportBankOptions = { seed: intOption(opts.seed, '--seed', { min: 0 }) };
       if (opts.r !== undefined) importOpts.r = intOption(opts.r, '--r', { min: 0 });
       if (opts.maxLength !== undefined) importOpts.max_length = intOption(opts.maxLength, '--max-length', { min: 1 });

@@ -7,8 +7,9 @@
  *
  * Tables for people go to stderr; `--json` output goes to stdout.
  */
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { DeptError } from '@dept/core';
+import { DeptError, isDir } from '@dept/core';
 import {
   TASKS,
   displayFolder,
@@ -45,8 +46,15 @@ function parseInteger(value: string, flag: string, min: number): number {
   return n;
 }
 
+/** The data folder of `--data-dir` (else `$DEPT_DATA`, else `datasets`), refused when it is a file. */
+function dataFolder(opts: CommonOptions): string {
+  const dir = resolveDataDir(opts.dataDir);
+  if (existsSync(dir) && !isDir(dir)) throw new DeptError(`${opts.dataDir ? '--data-dir' : 'the data directory'} ${dir}: is a file, expected a folder of task data`);
+  return dir;
+}
+
 function loadOptions(opts: CommonOptions): LoadOptions {
-  const out: LoadOptions = { dataDir: resolveDataDir(opts.dataDir) };
+  const out: LoadOptions = { dataDir: dataFolder(opts) };
   if (opts.layout !== undefined) {
     if (!(LAYOUTS as readonly string[]).includes(opts.layout)) {
       throw new DeptError(`--layout must be one of ${LAYOUTS.join(', ')}, got "${opts.layout}"`);
@@ -76,7 +84,7 @@ function describe(data: TaskData, dataDir: string): string {
 }
 
 async function listAction(opts: CommonOptions): Promise<void> {
-  const dataDir = resolveDataDir(opts.dataDir);
+  const dataDir = dataFolder(opts);
   const report: { task: string; hf: string; found: { folder: string; layout: LayoutName; subset?: string; subsets?: string[]; rows: Record<string, number> }[] }[] = [];
   for (const task of TASKS) {
     const found = await findTaskData(task.name, dataDir);

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { DeptError, parseJsonText } from '@dept/core';
+import { DeptError, isDir, parseJsonText, withEnvironmentErrors } from '@dept/core';
 import type { WritableDtype } from '@dept/tensor';
 import { parseT5Config, presetConfig, T5_PRESETS } from '@dept/t5/config';
 import { intOption } from '../options.ts';
@@ -29,6 +29,7 @@ export function registerModel(program: Command): void {
     .option('--dtype <dtype>', 'stored dtype: F32, F16 or BF16', 'F32')
     .option('--shard-bytes <n>', 'split into shards of at most this many bytes, with model.safetensors.index.json')
     .action(async (opts: { config: string; out: string; seed: string; tokenizer?: string; sample?: string; dtype: string; shardBytes?: string }) => {
+      if (isDir(opts.config)) throw new DeptError(`--config ${opts.config}: is a folder, expected a config.json file or a preset (${Object.keys(T5_PRESETS).join(', ')})`);
       const config = existsSync(opts.config)
         ? parseT5Config(parseJsonText(readFileSync(opts.config, 'utf8'), opts.config), opts.config)
         : presetConfig(opts.config);
@@ -39,7 +40,9 @@ export function registerModel(program: Command): void {
       let sampleTexts: string[] | undefined;
       if (!opts.tokenizer) {
         if (opts.sample && !existsSync(opts.sample)) throw new DeptError(`--sample ${opts.sample}: file not found`);
-        sampleTexts = (opts.sample ? readFileSync(opts.sample, 'utf8') : DEMO_TOKENIZER_TEXT).split(/\r?\n/);
+        const sample = opts.sample;
+        if (sample && isDir(sample)) throw new DeptError(`--sample ${sample}: is a folder, expected a text file`);
+        sampleTexts = (sample ? withEnvironmentErrors(sample, 'read', () => readFileSync(sample, 'utf8')) : DEMO_TOKENIZER_TEXT).split(/\r?\n/);
       }
       const { writeRandomT5 } = await import('@dept/t5');
       writeRandomT5(opts.out, config, {

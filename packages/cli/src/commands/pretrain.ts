@@ -72,7 +72,7 @@ export function registerPretrain(program: Command): void {
           name: recipe.name,
           resume: Boolean(flags.resume),
           overwrite: Boolean(flags.overwrite),
-          describe: { recipe: { ...recipe } },
+          describe: { recipe: { ...recipe, out: undefined } }, // not where it is: a moved folder resumes
           onEvent,
         };
         const manifest = await runPretrain(options);

@@ -46,7 +46,8 @@ export function registerTrain(program: Command): void {
         ...(initialBank ? { initialBank } : {}),
         resume: Boolean(flags.resume),
         overwrite: Boolean(flags.overwrite),
-        describe: { recipe: { ...recipe }, bank_source: recipe.bank ?? null },
+        // Not `out`: a run folder does not record where it is, so a moved folder resumes (as grid folders do).
+        describe: { recipe: { ...recipe, out: undefined }, bank_source: recipe.bank ?? null },
         onEvent: progressReporter(`${task.name}${k ? ` k=${k}` : ''} seed=${seed}`, recipe.train.log_steps),
       });
       process.stdout.write(`${JSON.stringify({ out: outDir, ...results }, null, 2)}\n`);

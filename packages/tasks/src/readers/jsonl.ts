@@ -2,6 +2,7 @@
  * JSON Lines: one JSON value per line, blank lines skipped. A line that does not parse is an error naming the file
  * and the line.
  */
+import { scanJson } from '@dept/core';
 import { dataError, readText, splitLines } from './text.ts';
 
 /** One parsed line and its 1-based line number. */
@@ -23,8 +24,10 @@ export function readJsonl(file: string): JsonlRecord[] {
     if (l.text.trim() === '') continue;
     try {
       out.push({ value: JSON.parse(l.text) as unknown, line: l.line });
-    } catch (error) {
-      throw dataError(file, l.line, `invalid JSON (${(error as Error).message.split('\n')[0]})`);
+    } catch {
+      // V8's message quotes the line; the scanner's says where and what was expected, and quotes nothing.
+      const { problem } = scanJson(l.text);
+      throw dataError(file, l.line, `invalid JSON${problem ? ` (column ${problem.column}: ${problem.message})` : ''}`);
     }
   }
   return out;

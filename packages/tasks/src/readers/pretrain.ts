@@ -3,6 +3,7 @@
  * `{"0": {"text_a": …, "text_b": … | null, "label": "entailment" | "1" | "4.4"}}`. `text_a`/`text_b` become the
  * task's two text columns; the label is a label name, an id or (STS-B) a score.
  */
+import { scanJson } from '@dept/core';
 import { labelToId, type TaskSpec } from '../registry.ts';
 import type { TaskRow } from '../types.ts';
 import { isObject } from './jsonl.ts';
@@ -21,11 +22,10 @@ export function readPretrainJson(file: string, task: TaskSpec): ReadResult {
   let data: unknown;
   try {
     data = JSON.parse(text);
-  } catch (error) {
-    const message = (error as Error).message;
-    const pos = /position (\d+)/.exec(message);
-    const line = pos ? text.slice(0, Number(pos[1])).split(/\r\n|\r|\n/).length : undefined;
-    throw dataError(file, line, `invalid JSON (${message.split('\n')[0]})`);
+  } catch {
+    // V8's message quotes the text; the scanner's says where and what was expected, and quotes nothing.
+    const { problem } = scanJson(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+    throw dataError(file, problem?.line, `invalid JSON${problem ? ` (column ${problem.column}: ${problem.message})` : ''}`);
   }
   if (!isObject(data)) throw dataError(file, 1, 'expected a JSON object keyed by row number ({"0": {"text_a", "text_b", "label"}})');
   if (task.textColumns.length > 2) throw dataError(file, undefined, `${task.name} cannot be read from text_a/text_b JSON`);
