@@ -95,6 +95,19 @@ describe('exampleWeights', () => {
 describe('mixtureEvaluation', () => {
   const ex = (task: string, target: string) => ({ task, source: `${task} input`, target });
 
+  it('scores ReCoRD rows against their own targets in the dept flavour, even with answer lists (issue 15)', () => {
+    const answers = ['Obama', 'Barack Obama'];
+    const ex = [
+      { task: 'superglue-record', source: 'q1', target: 'Obama', answers },
+      { task: 'superglue-record', source: 'q1', target: 'Barack Obama', answers },
+      { task: 'qnli', source: 's', target: '0' },
+    ];
+    // ReCoRD: (EM 0, F1 2/3) and (1, 1) -> em 50, f1 500/6; selection f1; qnli accuracy 100 -> average (250/3 + 100) / 2
+    const m = mixtureEvaluation(['superglue-record', 'qnli']).metrics(['Barack Obama', 'Barack Obama', '0'], ex);
+    expect(m['superglue-record_em']).toBeCloseTo(50, 10);
+    expect(m['superglue-record_f1']).toBeCloseTo(500 / 6, 10);
+    expect(m.average).toBeCloseTo((500 / 6 + 100) / 2, 10);
+  });
   it('scores each task with its own metrics and selects on their mean', () => {
     const examples = [ex('qqp', '1'), ex('qnli', '0'), ex('qqp', '1'), ex('mnli', '2'), ex('qqp', '0'), ex('qnli', '1'), ex('qqp', '0')];
     const predictions = ['1', '0', '0', '2', '0', '0', 'yes'];

@@ -305,6 +305,12 @@ describe('computeMetrics', () => {
     const preds = ['Barack Obama', 'Barack Obama', 'London'];
     const gold = ['Obama', 'Barack Obama', 'Paris'];
     expectClose(computeMetrics('superglue-record', preds, gold), { em: 100 / 3, f1: (100 * (2 / 3 + 1)) / 3 });
+    // The answer lists do not change DePT's scores: each row is scored against its own target (issue 15).
+    const answers = [['Obama', 'Barack Obama'], ['Obama', 'Barack Obama'], ['Paris']];
+    expectClose(computeMetrics('superglue-record', preds, gold, { answers }), { em: 100 / 3, f1: (100 * (2 / 3 + 1)) / 3 });
+    expectClose(computeMetrics('nq', ['in Paris France'], ['Paris'], { answers: [['Paris', 'in Paris, France']] }), { em: 0, f1: 50 });
+    // official without query groups: each row takes the max over its answers -> rows 1, 2: 1, 1; row 3: 0, 0
+    expectClose(computeMetrics('superglue-record', preds, gold, { flavour: 'official', answers }), { exact_match: 200 / 3, f1: 200 / 3 });
     // official: q1 golds {Obama, Barack Obama} -> 1, 1; q2 -> 0, 0
     expectClose(
       computeMetrics('superglue-record', preds, gold, { flavour: 'official', groups: ['q1', 'q1', 'q2'] }),

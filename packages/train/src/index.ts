@@ -14,4 +14,4 @@ export { trainPrompt, TrainingStopped, type TrainOptions, type TrainResults, typ
 export { predict, devLoss, type TextExample, type PredictionMode, type PredictOptions } from './evaluate.ts';
 export { loadCheckpoint, saveCheckpoint, checkpointPath, removeStaleTemporaries, type CheckpointState, type LoadedCheckpoint } from './checkpoint.ts';
 export { acquireRunLock } from './runlock.ts';
-export { taskEvaluation } from './task-evaluation.ts';
+export { taskEvaluation, exampleMetrics } from './task-evaluation.ts';
