@@ -48,6 +48,7 @@ export function registerTrain(program: Command): void {
         overwrite: Boolean(flags.overwrite),
         describe: { recipe: { ...recipe }, bank_source: recipe.bank ?? null },
         onEvent: progressReporter(`${task.name}${k ? ` k=${k}` : ''} seed=${seed}`, recipe.train.log_steps),
+        log: (line) => process.stderr.write(`note: ${line}\n`),
       });
       process.stdout.write(`${JSON.stringify({ out: outDir, ...results }, null, 2)}\n`);
     } finally {
