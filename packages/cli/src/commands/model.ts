@@ -1,6 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { DeptError, parseJsonText } from '@dept/core';
+import { DeptError, readJsonFile, readRegularFile } from '@dept/core';
 import type { WritableDtype } from '@dept/tensor';
 import { parseT5Config, presetConfig, T5_PRESETS } from '@dept/t5/config';
 import { intOption } from '../options.ts';
@@ -30,7 +30,7 @@ export function registerModel(program: Command): void {
     .option('--shard-bytes <n>', 'split into shards of at most this many bytes, with model.safetensors.index.json')
     .action(async (opts: { config: string; out: string; seed: string; tokenizer?: string; sample?: string; dtype: string; shardBytes?: string }) => {
       const config = existsSync(opts.config)
-        ? parseT5Config(parseJsonText(readFileSync(opts.config, 'utf8'), opts.config), opts.config)
+        ? parseT5Config(readJsonFile(opts.config, 'a T5 config.json'), opts.config)
         : presetConfig(opts.config);
       if (!['F32', 'F16', 'BF16'].includes(opts.dtype)) throw new DeptError(`--dtype is "${opts.dtype}", expected F32, F16 or BF16`);
       if (existsSync(opts.out) && existsSync(`${opts.out}/config.json`)) {
@@ -39,7 +39,7 @@ export function registerModel(program: Command): void {
       let sampleTexts: string[] | undefined;
       if (!opts.tokenizer) {
         if (opts.sample && !existsSync(opts.sample)) throw new DeptError(`--sample ${opts.sample}: file not found`);
-        sampleTexts = (opts.sample ? readFileSync(opts.sample, 'utf8') : DEMO_TOKENIZER_TEXT).split(/\r?\n/);
+        sampleTexts = (opts.sample ? readRegularFile(opts.sample, 'a text file').toString('utf8') : DEMO_TOKENIZER_TEXT).split(/\r?\n/);
       }
       const { writeRandomT5 } = await import('@dept/t5');
       writeRandomT5(opts.out, config, {

@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { DeptError, parseJsonText, writeJsonAtomic } from '@dept/core';
+import { DeptError, readJsonFile, writeJsonAtomic } from '@dept/core';
 import type { HostTensor } from '@dept/tensor';
 import { intOption } from '../options.ts';
 
@@ -35,7 +34,8 @@ function checkMatrix(value: unknown, field: string, file: string, rows?: number,
 
 /** Reads and validates a pre-tokenized batch file. */
 export function readScoreBatch(file: string): ScoreBatch {
-  const raw = parseJsonText<Record<string, unknown>>(readFileSync(file, 'utf8'), file);
+  const raw = readJsonFile<Record<string, unknown>>(file, 'a pre-tokenized batch');
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new DeptError(`${file}: expected a JSON object with input_ids, attention_mask and labels`);
   const input_ids = checkMatrix(raw.input_ids, 'input_ids', file);
   const attention_mask = checkMatrix(raw.attention_mask, 'attention_mask', file, input_ids.length, input_ids[0]!.length);
   const labels = checkMatrix(raw.labels, 'labels', file, input_ids.length);

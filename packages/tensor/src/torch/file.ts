@@ -10,8 +10,7 @@
  * object-building opcode (BUILD, INST, OBJ, NEWOBJ) are refused with a `DeptError`. Storages are the raw
  * little-endian zip entries `<archive>/data/<key>`, checked against what the tensors claim.
  */
-import { readFileSync } from 'node:fs';
-import { DeptError } from '@dept/core';
+import { DeptError, readRegularFile } from '@dept/core';
 import { type HostTensor, shapeSize } from '../host.ts';
 import { f16BitsToF32 } from '../safetensors/dtypes.ts';
 import { ZipReader, type ZipLimits } from '../zip.ts';
@@ -203,7 +202,7 @@ export function decodeTorchFile(bytes: Uint8Array, file = '<buffer>', opts: Read
 export function readTorchFile(path: string, opts: ReadTorchOptions = {}): TorchFile {
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(path);
+    bytes = readRegularFile(path, 'a torch.save file'); // a FIFO or device is refused, never read
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new DeptError(`${path}: file not found`, { cause: error });
