@@ -3,10 +3,10 @@
  * and what is allowed. Command-line flags and `--set key=value` override recipe values; the resolved recipe is
  * written into the run folder so any run can be replayed from its own files.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { parseDocument } from 'yaml';
-import { DeptError } from '@dept/core';
+import { DeptError, readRegularFile } from '@dept/core';
 import { DEFAULT_TRAIN_CONFIG } from '@dept/train/config';
 
 const positiveInt = z.number().int().min(1);
@@ -148,7 +148,7 @@ function plainYaml(text: string): unknown {
 /** Reads a YAML or JSON recipe file (not yet validated: overrides come first). */
 export function readRecipeFile(path: string): Record<string, unknown> {
   if (!existsSync(path)) throw new DeptError(`${path}: recipe file not found`);
-  const text = readFileSync(path, 'utf8');
+  const text = readRegularFile(path, 'a recipe file').toString('utf8'); // a FIFO is refused, not waited on
   let raw: unknown;
   try {
     raw = path.endsWith('.json') ? JSON.parse(text) : plainYaml(text);
