@@ -1,10 +1,13 @@
 /**
  * The task mixture and the mixture evaluation, against values computed by hand.
  */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isDeptError } from '@dept/core';
 import { cumulativeWeights, weightedBatchIndices } from '@dept/train';
-import { exampleWeights, limitsFor, metricsByTask, mixingRates, mixtureEvaluation, sharedLabels, sourceTaskName, subsample } from '@dept/pretrain';
+import { exampleWeights, limitsFor, loadSourceTask, metricsByTask, mixingRates, mixtureEvaluation, sharedLabels, sourceTaskName, subsample } from '@dept/pretrain';
 
 function expectRates(actual: Record<string, number>, expected: Record<string, number>): void {
   expect(Object.keys(actual)).toEqual(Object.keys(expected));
@@ -172,5 +175,28 @@ describe('source task names', () => {
     expect(sourceTaskName('super_glue/record')).toBe('superglue-record');
     expect(sourceTaskName('squad')).toBeNull();
     expectDeptError(() => sourceTaskName('mnli2'), /sources: unknown task "mnli2"/);
+  });
+});
+
+describe('loadSourceTask', () => {
+  it('leaves rows labelled -1 out of train, dev and test, with a note per part naming the file and the count (issue 15)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dept-source-unlabelled-'));
+    try {
+      mkdirSync(join(dir, 'RTE'));
+      const rows = (n: number, label: (i: number) => string) => ['index\tsentence1\tsentence2\tlabel', ...Array.from({ length: n }, (_, i) => `${i}\tA${i}.\tB${i}.\t${label(i)}`)].join('\n');
+      writeFileSync(join(dir, 'RTE', 'train.tsv'), rows(8, (i) => (i === 2 ? '-1' : String(i % 2))));
+      writeFileSync(join(dir, 'RTE', 'dev.tsv'), rows(10, () => '-1'));
+      const rte = await loadSourceTask('rte', { dataDir: dir, seed: 1 });
+      expect(rte.train).toHaveLength(7);
+      expect(rte.dev).toHaveLength(0);
+      expect(rte.test).toHaveLength(0);
+      expect(rte.notes).toEqual([
+        `${join(dir, 'RTE', 'train.tsv')}: 1 of the 8 rows of the train part is labelled -1 (unlabelled); it is left out, not trained on`,
+        `${join(dir, 'RTE', 'dev.tsv')}: 5 of the 5 rows of the dev part are labelled -1 (unlabelled); they are left out, not scored`,
+        `${join(dir, 'RTE', 'dev.tsv')}: 5 of the 5 rows of the test part are labelled -1 (unlabelled); they are left out, not scored`,
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
