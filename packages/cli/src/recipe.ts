@@ -3,10 +3,10 @@
  * and what is allowed. Command-line flags and `--set key=value` override recipe values; the resolved recipe is
  * written into the run folder so any run can be replayed from its own files.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { parseDocument } from 'yaml';
-import { DeptError, isDir, parseJsonText, withEnvironmentErrors } from '@dept/core';
+import { DeptError, parseJsonText, readRegularFile, withEnvironmentErrors } from '@dept/core';
 import { DEFAULT_TRAIN_CONFIG } from '@dept/train/config';
 
 const positiveInt = z.number().int().min(1);
@@ -148,8 +148,7 @@ function plainYaml(text: string): unknown {
 /** Reads a YAML or JSON recipe file (not yet validated: overrides come first). */
 export function readRecipeFile(path: string): Record<string, unknown> {
   if (!existsSync(path)) throw new DeptError(`${path}: recipe file not found`);
-  if (isDir(path)) throw new DeptError(`${path}: is a folder, expected a recipe file (.yaml or .json)`);
-  const text = withEnvironmentErrors(path, 'read the recipe', () => readFileSync(path, 'utf8'));
+  const text = withEnvironmentErrors(path, 'read the recipe', () => readRegularFile(path, 'a recipe file (.yaml or .json)')).toString('utf8'); // a folder or FIFO is refused, not waited on
   let raw: unknown;
   if (path.endsWith('.json')) raw = parseJsonText(text, path); // names line and column, never echoes the text
   else {

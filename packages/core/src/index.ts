@@ -4,7 +4,8 @@
  * 1. Errors: `DeptError`, the one user-facing error (one line, exit status 2).
  * 2. Randomness: `Rng`, the seeded generator every random draw flows through.
  * 3. Files: atomic writes of files and folders (`writeFileAtomic`, `writeJsonAtomic`, `writeFolderAtomic`), `isFile`,
- *    `isDir`, the temporaries of killed writers (`removeStaleTemporaries`), `ensureFolder`, `assertNoLinksBelow`.
+ *    `isDir`, the temporaries of killed writers (`removeStaleTemporaries`), `ensureFolder`, `assertNoLinksBelow`;
+ *    reading only regular files, never blocking on a FIFO (`readRegularFile`, `openRegularFile`, `checkRegularFile`).
  * 4. Folder records: `.dept.json`, what dept wrote in a folder (`claimEntries`, `removeRecordedEntries`).
  * 5. The environment: errno errors as one-line `DeptError`s (`environmentError`); which process wrote a lock
  *    (`processIdentity`, `writerAlive`).
@@ -23,6 +24,7 @@ export {
   writeFileAtomic, writeJsonAtomic, writeFolderAtomic, sortKeysDeep, tempSiblingPath, fsyncDir, isFile, isDir,
   ensureFolder, removeEmptyFolders, parseTempName, temporaryWriterGone, removeStaleTemporaries, assertNoLinksBelow,
 } from './files.ts';
+export { readRegularFile, openRegularFile, checkRegularFile } from './read.ts';
 
 // 4. Folder records
 export { FOLDER_RECORD_FILE, readFolderRecord, claimEntries, removeRecordedEntries, forgetUnusedFolder, type FolderRecord, type ClaimOptions } from './records.ts';

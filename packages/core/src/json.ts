@@ -4,7 +4,7 @@
  * and the duplicate object keys that `JSON.parse` silently collapses (the last one wins). The scanner builds no
  * values; `JSON.parse` still does the parsing.
  */
-import { readFileSync } from 'node:fs';
+import { readRegularFile } from './read.ts';
 import { DeptError } from './errors.ts';
 import { environmentError } from './fs-errors.ts';
 
@@ -229,7 +229,7 @@ export function parseJsonText<T = unknown>(text: string, where: string): T {
 export function readJsonFile<T = unknown>(path: string, what?: string): T {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readRegularFile(path, `a JSON file${what ? ` (${what})` : ''}`).toString('utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new DeptError(`${path}: file not found${what ? ` (expected ${what})` : ''}`, { cause: error });

@@ -8,7 +8,7 @@ import { DeptError } from '@dept/core';
 import { loadPretrainedT5, presetConfig, readT5Config, writeRandomT5, type PretrainedT5 } from '@dept/t5';
 import type { Bank } from '@dept/prompt';
 import { getTask, loadDeptDataset, type KshotSampler } from '@dept/tasks';
-import { taskEvaluation, trainPrompt, type TrainConfig, type TrainEvent, type TrainResults } from '@dept/train';
+import { checkModelLimits, resolveTrainConfig, taskEvaluation, trainPrompt, type TrainConfig, type TrainEvent, type TrainResults } from '@dept/train';
 
 /** Where the frozen model comes from. */
 export interface ModelSource {
@@ -58,6 +58,8 @@ export interface CellOptions {
   overwrite?: boolean;
   describe?: Record<string, unknown>;
   onEvent?: (event: TrainEvent) => void;
+  /** Notes about the data for the user (rows labelled -1 left out, with their files and count). */
+  log?: (line: string) => void;
   stopAfterSteps?: number;
 }
 
@@ -69,6 +71,8 @@ export interface CellOptions {
  */
 export async function runCell(options: CellOptions): Promise<TrainResults> {
   const task = getTask(options.task);
+  // Sizes that do not fit the model are refused before the data is read (the trainer checks again).
+  checkModelLimits(resolveTrainConfig({ seed: options.seed, ...options.train }), options.pretrained.config);
   const ds = await loadDeptDataset(task.name, {
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     ...(options.k !== undefined ? { k: options.k } : {}),
@@ -76,7 +80,8 @@ export async function runCell(options: CellOptions): Promise<TrainResults> {
     ...(options.sampler ? { sampler: options.sampler } : {}),
     ...(options.addPrefix !== undefined ? { addPrefix: options.addPrefix } : {}),
   });
-  const train = ds.train.filter((e) => e.target !== '' && e.label !== -1);
+  for (const note of ds.notes) options.log?.(note);
+  const train = ds.train.filter((e) => e.target !== '');
   const evaluation = taskEvaluation(task, options.flavour ?? 'dept');
   return trainPrompt({
     model: options.pretrained.model,

@@ -347,6 +347,7 @@ export async function runGrid(plan: GridPlan, options: GridOptions = {}): Promis
         overwrite: Boolean(options.overwrite),
         describe: { grid: plan.name ?? null, flavour: plan.flavour ?? 'dept', add_prefix: plan.addPrefix ?? false, bank_source: plan.bank ?? null },
         onEvent: (event) => emit({ type: 'train', cell, event }),
+        log: (line) => emit({ type: 'log', cell, line }),
         ...(options.stopAfterSteps !== undefined ? { stopAfterSteps: options.stopAfterSteps } : {}),
       });
       ran.push({ cell, results });

@@ -4,20 +4,11 @@
  * `average`, the mean over tasks of each task's selection metric, which picks the best shared bank.
  */
 import { DeptError } from '@dept/core';
-import { computeMetrics, getTask, labelsList, selectionMetric, type Example } from '@dept/tasks';
-import type { Evaluation, TextExample } from '@dept/train';
+import { getTask, labelsList, selectionMetric, type Example } from '@dept/tasks';
+import { exampleMetrics, type Evaluation, type TextExample } from '@dept/train';
 
 /** The key of the mean of the per-task selection metrics. */
 export const AVERAGE_METRIC = 'average';
-
-/** A task's metrics on its predictions (DePT's or the official flavour, ×100). */
-function taskMetrics(taskName: string, predictions: readonly string[], examples: readonly (TextExample & Partial<Example>)[], flavour: 'dept' | 'official'): Record<string, number> {
-  const groups = examples.every((e) => e.group !== undefined) ? examples.map((e) => e.group as number) : undefined;
-  const answers = examples.every((e) => Array.isArray(e.answers)) ? examples.map((e) => e.answers as string[]) : undefined;
-  return computeMetrics(taskName, predictions, examples.map((e) => e.target), {
-    flavour, ...(groups ? { groups } : {}), ...(answers ? { answers } : {}),
-  });
-}
 
 /**
  * The label strings every task shares, or null when they differ (label scoring needs one label set).
@@ -66,7 +57,7 @@ export function mixtureEvaluation(tasks: readonly string[], flavour: 'dept' | 'o
       const selected: number[] = [];
       for (const [name, slot] of byTask) {
         if (slot.examples.length === 0) continue;
-        const metrics = taskMetrics(name, slot.predictions, slot.examples, flavour);
+        const metrics = exampleMetrics(name, slot.predictions, slot.examples, flavour);
         for (const [k, v] of Object.entries(metrics)) out[`${name}_${k}`] = v;
         selected.push(metrics[selectionMetric(name, flavour)] as number);
       }

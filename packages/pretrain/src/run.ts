@@ -23,6 +23,7 @@ import { hasSourceData, loadSourceTask, sourceTaskName, SOURCES_WITHOUT_READER, 
 /** Progress of a pretraining. */
 export type PretrainEvent =
   | { type: 'skip-source'; task: string; reason: string }
+  | { type: 'note'; task: string; line: string }
   | { type: 'sources'; tasks: string[]; examples: Record<string, number>; rates: Record<string, number> }
   | { type: 'stage'; stage: string; tasks: string[]; maxSteps: number; finished: boolean }
   | { type: 'train'; stage: string; event: TrainEvent }
@@ -138,12 +139,14 @@ async function loadSources(options: PretrainOptions, seed: number, emit: (e: Pre
       emit({ type: 'skip-source', task: name ?? given, reason });
       continue;
     }
-    sources.push(await loadSourceTask(name as string, {
+    const source = await loadSourceTask(name as string, {
       seed,
       ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
       ...(options.addPrefix !== undefined ? { addPrefix: options.addPrefix } : {}),
       ...(options.limits ? { limits: options.limits } : {}),
-    }));
+    });
+    for (const line of source.notes) emit({ type: 'note', task: source.task, line });
+    sources.push(source);
   }
   if (sources.length === 0) throw new DeptError(`sources: none of ${options.sources.join(', ')} has data to train on`);
   return { sources, skipped };

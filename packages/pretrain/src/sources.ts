@@ -5,7 +5,7 @@
  */
 import { DeptError, Rng } from '@dept/core';
 import {
-  deptSplit, findTaskData, formatExamples, getTask, isTaskName, loadTaskData, neededSources, resolveDataDir, splitTaskData,
+  deptSplit, findTaskData, formatExamples, getTask, isTaskName, labelledPart, loadTaskData, neededSources, resolveDataDir, splitTaskData, unlabelledNote,
   type Example, type SourceSplit, type SplitPlan, type SplitSizes,
 } from '@dept/tasks';
 import { derivedSeed } from '@dept/train';
@@ -57,6 +57,8 @@ export interface SourceTask {
   split: string;
   /** Training examples before the limit. */
   availableTrain: number;
+  /** Notes for the user: the parts whose rows labelled -1 were left out, with the files and counts. */
+  notes: string[];
   train: Example[];
   dev: Example[];
   test: Example[];
@@ -155,12 +157,16 @@ export async function loadSourceTask(name: string, opts: LoadSourceOptions): Pro
     split = `DePT's small rule on ${devSource} (the folder lacks ${neededSources(task, data.match.layout).filter((s) => data.tables[s] === undefined).join(', ')})`;
   }
   const fmt = opts.addPrefix !== undefined ? { addPrefix: opts.addPrefix } : {};
-  const trainAll = formatExamples(data, plan.train, fmt).filter((e) => e.target !== '' && e.label !== -1);
+  // Rows labelled -1 can be neither trained on nor scored: each part keeps its labelled rows, with a note.
+  const parts = { train: labelledPart(data, plan.train, 'train'), dev: labelledPart(data, plan.dev, 'dev'), test: labelledPart(data, plan.test, 'test') };
+  const notes = Object.values(parts).flatMap((p) => (p.unlabelled ? [unlabelledNote(p.unlabelled)] : []));
+  const trainAll = formatExamples(data, parts.train.part, fmt).filter((e) => e.target !== '');
   if (trainAll.length === 0) throw new DeptError(`${data.match.folder}: ${task.name} has no labelled training examples`);
   const limits = limitsFor(opts.limits, task.name);
-  const dev = formatExamples(data, plan.dev, fmt);
-  const test = formatExamples(data, plan.test, fmt);
+  const dev = formatExamples(data, parts.dev.part, fmt);
+  const test = formatExamples(data, parts.test.part, fmt);
   return {
+    notes,
     task: task.name,
     folder: data.match.folder,
     layout: data.match.layout,

@@ -1,10 +1,13 @@
 /**
  * The task mixture and the mixture evaluation, against values computed by hand.
  */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isDeptError } from '@dept/core';
 import { cumulativeWeights, weightedBatchIndices } from '@dept/train';
-import { exampleWeights, limitsFor, metricsByTask, mixingRates, mixtureEvaluation, sharedLabels, sourceTaskName, subsample } from '@dept/pretrain';
+import { exampleWeights, limitsFor, loadSourceTask, metricsByTask, mixingRates, mixtureEvaluation, sharedLabels, sourceTaskName, subsample } from '@dept/pretrain';
 
 function expectRates(actual: Record<string, number>, expected: Record<string, number>): void {
   expect(Object.keys(actual)).toEqual(Object.keys(expected));
@@ -95,6 +98,19 @@ describe('exampleWeights', () => {
 describe('mixtureEvaluation', () => {
   const ex = (task: string, target: string) => ({ task, source: `${task} input`, target });
 
+  it('scores ReCoRD rows against their own targets in the dept flavour, even with answer lists (issue 15)', () => {
+    const answers = ['Obama', 'Barack Obama'];
+    const ex = [
+      { task: 'superglue-record', source: 'q1', target: 'Obama', answers },
+      { task: 'superglue-record', source: 'q1', target: 'Barack Obama', answers },
+      { task: 'qnli', source: 's', target: '0' },
+    ];
+    // ReCoRD: (EM 0, F1 2/3) and (1, 1) -> em 50, f1 500/6; selection f1; qnli accuracy 100 -> average (250/3 + 100) / 2
+    const m = mixtureEvaluation(['superglue-record', 'qnli']).metrics(['Barack Obama', 'Barack Obama', '0'], ex);
+    expect(m['superglue-record_em']).toBeCloseTo(50, 10);
+    expect(m['superglue-record_f1']).toBeCloseTo(500 / 6, 10);
+    expect(m.average).toBeCloseTo((500 / 6 + 100) / 2, 10);
+  });
   it('scores each task with its own metrics and selects on their mean', () => {
     const examples = [ex('qqp', '1'), ex('qnli', '0'), ex('qqp', '1'), ex('mnli', '2'), ex('qqp', '0'), ex('qnli', '1'), ex('qqp', '0')];
     const predictions = ['1', '0', '0', '2', '0', '0', 'yes'];
@@ -159,5 +175,28 @@ describe('source task names', () => {
     expect(sourceTaskName('super_glue/record')).toBe('superglue-record');
     expect(sourceTaskName('squad')).toBeNull();
     expectDeptError(() => sourceTaskName('mnli2'), /sources: unknown task "mnli2"/);
+  });
+});
+
+describe('loadSourceTask', () => {
+  it('leaves rows labelled -1 out of train, dev and test, with a note per part naming the file and the count (issue 15)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dept-source-unlabelled-'));
+    try {
+      mkdirSync(join(dir, 'RTE'));
+      const rows = (n: number, label: (i: number) => string) => ['index\tsentence1\tsentence2\tlabel', ...Array.from({ length: n }, (_, i) => `${i}\tA${i}.\tB${i}.\t${label(i)}`)].join('\n');
+      writeFileSync(join(dir, 'RTE', 'train.tsv'), rows(8, (i) => (i === 2 ? '-1' : String(i % 2))));
+      writeFileSync(join(dir, 'RTE', 'dev.tsv'), rows(10, () => '-1'));
+      const rte = await loadSourceTask('rte', { dataDir: dir, seed: 1 });
+      expect(rte.train).toHaveLength(7);
+      expect(rte.dev).toHaveLength(0);
+      expect(rte.test).toHaveLength(0);
+      expect(rte.notes).toEqual([
+        `${join(dir, 'RTE', 'train.tsv')}: 1 of the 8 rows of the train part is labelled -1 (unlabelled); it is left out, not trained on`,
+        `${join(dir, 'RTE', 'dev.tsv')}: 5 of the 5 rows of the dev part are labelled -1 (unlabelled); they are left out, not scored`,
+        `${join(dir, 'RTE', 'dev.tsv')}: 5 of the 5 rows of the test part are labelled -1 (unlabelled); they are left out, not scored`,
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

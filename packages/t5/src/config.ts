@@ -108,13 +108,105 @@ export function parseT5Config(raw: unknown, where = 'config.json'): T5Config {
     decoder_start_token_id: num(r, 'decoder_start_token_id', where, 0),
     extra,
   };
-  if (config.dropout_rate < 0 || config.dropout_rate >= 1) {
-    throw new DeptError(`${where}: field "dropout_rate" is ${config.dropout_rate}, expected a value in [0, 1)`);
+  if (r.tie_word_embeddings !== undefined && typeof r.tie_word_embeddings !== 'boolean') {
+    throw new DeptError(`${where}: field "tie_word_embeddings" is ${JSON.stringify(r.tie_word_embeddings)}, expected true or false`);
   }
-  if (config.relative_attention_num_buckets < 2) {
-    throw new DeptError(`${where}: field "relative_attention_num_buckets" is ${config.relative_attention_num_buckets}, expected at least 2`);
-  }
+  checkT5Sizes(config, where);
   return config;
+}
+
+/**
+ * The most encoder (and decoder) layers a config may have: 1024, far above any published T5 (t5-11b has 24), so
+ * that a config claiming a million layers is refused before a single layer is built.
+ */
+export const MAX_T5_LAYERS = 1024;
+
+/** The most parameters a config may imply: 10^11, about 9 times t5-11b (11.3 billion). */
+export const MAX_T5_PARAMETERS = 1e11;
+
+/**
+ * Every weight tensor a config implies, by kind, with its shape and how many of it there are: the size check and
+ * the memory estimates of writers use it without building any name list.
+ */
+function weightGroups(c: T5Config): { what: string; shape: number[]; count: number }[] {
+  const d = c.d_model;
+  const inner = c.num_heads * c.d_kv;
+  const ffIn = c.is_gated_act ? 2 : 1;
+  const layers = c.num_layers + c.num_decoder_layers;
+  return [
+    { what: 'shared.weight [vocab_size, d_model]', shape: [c.vocab_size, d], count: 1 },
+    { what: 'lm_head.weight [vocab_size, d_model]', shape: [c.vocab_size, d], count: c.tie_word_embeddings ? 0 : 1 },
+    { what: 'attention q, k, v [num_heads * d_kv, d_model]', shape: [inner, d], count: 3 * (c.num_layers + 2 * c.num_decoder_layers) },
+    { what: 'attention o [d_model, num_heads * d_kv]', shape: [d, inner], count: c.num_layers + 2 * c.num_decoder_layers },
+    { what: 'relative_attention_bias [relative_attention_num_buckets, num_heads]', shape: [c.relative_attention_num_buckets, c.num_heads], count: 2 },
+    { what: 'DenseReluDense wi [d_ff, d_model]', shape: [c.d_ff, d], count: ffIn * layers },
+    { what: 'DenseReluDense wo [d_model, d_ff]', shape: [d, c.d_ff], count: layers },
+    { what: 'layer_norm [d_model]', shape: [d], count: 2 * c.num_layers + 3 * c.num_decoder_layers + 2 },
+  ];
+}
+
+/**
+ * The number of weights a config implies (float64 arithmetic: a hostile config gives a huge number or Infinity,
+ * never an overflowed small one), and the largest single tensor in values.
+ *
+ * @example
+ * t5ParameterCount(presetConfig('t5-small')).total; // 60506624
+ */
+export function t5ParameterCount(config: T5Config): { total: number; largestTensor: number } {
+  let total = 0;
+  let largestTensor = 0;
+  for (const g of weightGroups(config)) {
+    const size = g.shape.reduce((a, b) => a * b, 1);
+    total += size * g.count;
+    if (g.count > 0) largestTensor = Math.max(largestTensor, size);
+  }
+  return { total, largestTensor };
+}
+
+/**
+ * Checks every field that indexes or sizes something, before anything is allocated: the layer counts against
+ * {@link MAX_T5_LAYERS}, the implied parameter count against {@link MAX_T5_PARAMETERS}, the relative attention
+ * table (at least 4 buckets, so each direction has an exact bucket; a max distance beyond the exact buckets, as the
+ * log-spaced formula divides by its logarithm), the token ids (`pad_token_id`, `eos_token_id`,
+ * `decoder_start_token_id` inside the vocabulary) and `layer_norm_epsilon` > 0, `dropout_rate` in [0, 1).
+ */
+function checkT5Sizes(c: T5Config, where: string): void {
+  for (const key of ['num_layers', 'num_decoder_layers'] as const) {
+    if (c[key] > MAX_T5_LAYERS) {
+      throw new DeptError(`${where}: field "${key}" is ${c[key]}, expected at most ${MAX_T5_LAYERS} layers (t5-11b has 24)`);
+    }
+  }
+  if (c.dropout_rate < 0 || c.dropout_rate >= 1) {
+    throw new DeptError(`${where}: field "dropout_rate" is ${c.dropout_rate}, expected a value in [0, 1)`);
+  }
+  if (!(c.layer_norm_epsilon > 0)) {
+    throw new DeptError(`${where}: field "layer_norm_epsilon" is ${c.layer_norm_epsilon}, expected a number > 0 (T5 uses 1e-6)`);
+  }
+  if (c.relative_attention_num_buckets < 4) {
+    throw new DeptError(`${where}: field "relative_attention_num_buckets" is ${c.relative_attention_num_buckets}, expected at least 4 (T5 uses 32)`);
+  }
+  const exact = Math.floor(c.relative_attention_num_buckets / 2);
+  if (c.relative_attention_max_distance <= exact) {
+    throw new DeptError(
+      `${where}: field "relative_attention_max_distance" is ${c.relative_attention_max_distance}, expected more than ${exact} ` +
+        `(half of relative_attention_num_buckets ${c.relative_attention_num_buckets}: the log-spaced buckets start there; T5 uses 128)`,
+    );
+  }
+  for (const key of ['pad_token_id', 'eos_token_id', 'decoder_start_token_id'] as const) {
+    if (c[key] < 0 || c[key] >= c.vocab_size) {
+      throw new DeptError(`${where}: field "${key}" is ${c[key]}, expected a token id in [0, ${c.vocab_size}) (vocab_size ${c.vocab_size})`);
+    }
+  }
+  const { total } = t5ParameterCount(c);
+  if (total > MAX_T5_PARAMETERS) {
+    const groups = weightGroups(c).filter((g) => g.count > 0);
+    const size = (g: (typeof groups)[number]): number => g.shape.reduce((a, b) => a * b, 1) * g.count;
+    const big = groups.reduce((a, b) => (size(b) > size(a) ? b : a));
+    throw new DeptError(
+      `${where}: implies ${total.toExponential(3)} parameters, more than the ${MAX_T5_PARAMETERS.toExponential(0)} dept accepts (t5-11b has 1.1e10); ` +
+        `the largest part is ${big.count} × ${big.what} = ${big.count} × [${big.shape.join(', ')}]`,
+    );
+  }
 }
 
 /** Fields that HF (transformers 5 validates this) expects as floats: written with a decimal point. */

@@ -4,9 +4,9 @@
  * shards, and the tokenizer and generation files) into the hub cache, in `huggingface_hub`'s layout, and returns the
  * snapshot folder. Repositories with only PyTorch pickles (`pytorch_model.bin`) are refused: they are never read.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { DeptError, parseJsonText } from '@dept/core';
+import { DeptError, parseJsonText, readRegularFile } from '@dept/core';
 import { cachedSnapshotFolder, downloadSafetensors, openHubSnapshot, safetensorsKind, type FetchedFiles, type HubOptions } from '@dept/hub';
 import { parseT5Config } from './config.ts';
 
@@ -48,7 +48,7 @@ export async function fetchT5Model(repo: string, opts: FetchT5Options = {}): Pro
   }
   safetensorsKind(snap, where); // refuses a repository without safetensors before anything is downloaded
   const configPath = await snap.download('config.json');
-  parseT5Config(parseJsonText(readFileSync(configPath, 'utf8'), `${where} config.json`), `${where} config.json`);
+  parseT5Config(parseJsonText(readRegularFile(configPath, 'a JSON file').toString('utf8'), `${where} config.json`), `${where} config.json`);
   const files = ['config.json', ...(await downloadSafetensors(snap, where))];
   for (const f of T5_HUB_EXTRA_FILES) {
     if (!snap.has(f)) continue;

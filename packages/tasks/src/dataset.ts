@@ -5,7 +5,7 @@
 import * as aq from 'arquero';
 import type { ColumnTable } from 'arquero';
 import { DeptError, Rng } from '@dept/core';
-import { balancedKshot, deptKshot, deptSplit, deptSplitForTask, splitRuleFor, splitSourcesFor, type SplitPlan, type SplitSizes, type SplitSource } from './algorithms.ts';
+import { balancedKshot, deptKshot, deptSplit, deptSplitForTask, splitRuleFor, splitSourcesFor, type SplitPart, type SplitPlan, type SplitSizes, type SplitSource } from './algorithms.ts';
 import { displayFolder, findTaskData, resolveDataDir, type LayoutMatch } from './layout.ts';
 import { readGlueTsv, readMrpcMsr } from './readers/glue.ts';
 import { readHfJsonl, readHfParquet } from './readers/hf.ts';
@@ -191,6 +191,61 @@ export function splitTaskData(data: TaskData): SplitPlan {
   return deptSplitForTask(task.name, sizes);
 }
 
+/** Which part of a split a row belongs to (for messages). */
+export type PartName = 'train' | 'dev' | 'test';
+
+/** The rows of one part left out because they are labelled -1, and the files they are in. */
+export interface UnlabelledRows {
+  part: PartName;
+  /** How many rows of the part are labelled -1. */
+  count: number;
+  /** The part's rows before they were left out. */
+  of: number;
+  /** The files holding them, in order of first appearance. */
+  files: string[];
+}
+
+/**
+ * A part without its rows labelled -1 (unlabelled, as Hugging Face marks test rows: a class id of -1, an STS-B
+ * score of -1): such a row can be neither trained on nor scored. Row numbers keep their place in DePT's split.
+ * ReCoRD rows have no label and are all kept.
+ *
+ * @example
+ * const { part, unlabelled } = labelledPart(data, plan.test, 'test');
+ * unlabelled?.count; // e.g. 3 rows of dev.tsv labelled -1
+ */
+export function labelledPart(data: TaskData, part: SplitPart, name: PartName): { part: SplitPart; unlabelled: UnlabelledRows | null } {
+  if (data.task.labelKind === 'answers' || part.indices.length === 0) return { part, unlabelled: null };
+  const table = data.tables[part.source as SourceSplit];
+  if (!table) return { part, unlabelled: null };
+  const labels = table.array('label') as ArrayLike<unknown>;
+  const origins = data.origins[part.source as SourceSplit] ?? [];
+  const kept: number[] = [];
+  const files: string[] = [];
+  let count = 0;
+  for (const i of part.indices) {
+    if (labels[i] !== -1) {
+      kept.push(i);
+      continue;
+    }
+    count++;
+    const file = (origins[i] ?? data.match.folder).replace(/(:\d+|#\d+)$/, '');
+    if (!files.includes(file)) files.push(file);
+  }
+  return count === 0 ? { part, unlabelled: null } : { part: { source: part.source, indices: kept }, unlabelled: { part: name, count, of: part.indices.length, files } };
+}
+
+/**
+ * The one-line note that says which rows were left out (`dept` prints it before training).
+ *
+ * @example
+ * unlabelledNote({ part: 'test', count: 2, of: 125, files: ['RTE/dev.tsv'] });
+ * // 'RTE/dev.tsv: 2 of the 125 rows of the test part are labelled -1 (unlabelled); they are left out, not scored'
+ */
+export function unlabelledNote(u: UnlabelledRows): string {
+  return `${u.files.join(', ')}: ${u.count} of the ${u.of} rows of the ${u.part} part ${u.count === 1 ? 'is' : 'are'} labelled -1 (unlabelled); ${u.count === 1 ? 'it is' : 'they are'} left out, ${u.part === 'train' ? 'not trained on' : 'not scored'}`;
+}
+
 /**
  * Formats rows `indices` of a source split as DePT examples (ReCoRD: one per gold answer).
  *
@@ -243,8 +298,10 @@ export interface KshotSample {
   /** The source split the indices point into (always the train part's source: `train`). */
   source: SplitSource;
   sampler: KshotSampler;
-  /** `dept` sampler: how many shuffled rows it looked at. */
+  /** `dept` sampler: how many shuffled rows it looked at (labelled rows only). */
   examined?: number;
+  /** The train part's rows labelled -1, left out before sampling (absent when there are none). */
+  unlabelled?: UnlabelledRows;
 }
 
 /**
@@ -261,17 +318,20 @@ export function kshotSample(data: TaskData, plan: SplitPlan, opts: KshotSampleOp
   const { task } = data;
   if (task.labelKind === 'answers') throw new DeptError(`${task.name} has no classes to sample k-shot examples by`);
   const sampler = opts.sampler ?? 'dept';
-  const targets = formatExamples(data, plan.train).map((e) => e.target);
+  // Rows labelled -1 are not training data: the sample is drawn from the labelled rows of the train part.
+  const { part: train, unlabelled } = labelledPart(data, plan.train, 'train');
+  const targets = formatExamples(data, train).map((e) => e.target);
   const classes = task.deptKshotClasses ?? labelsList(task);
   const kopts = { classes, stsb: task.labelKind === 'score' };
-  const toRows = (positions: readonly number[]): number[] => positions.map((p) => plan.train.indices[p] as number);
+  const toRows = (positions: readonly number[]): number[] => positions.map((p) => train.indices[p] as number);
+  const dropped = unlabelled ? { unlabelled } : {};
   if (sampler === 'dept') {
     const sel = deptKshot(targets, opts.k, opts.seed, kopts);
-    return { indices: toRows(sel.indices), classCounts: sel.classCounts, source: plan.train.source, sampler, examined: sel.examined };
+    return { indices: toRows(sel.indices), classCounts: sel.classCounts, source: plan.train.source, sampler, examined: sel.examined, ...dropped };
   }
   if (sampler === 'balanced') {
     const sel = balancedKshot(targets, opts.k, new Rng(opts.seed), kopts);
-    return { indices: toRows(sel.indices), classCounts: sel.classCounts, source: plan.train.source, sampler };
+    return { indices: toRows(sel.indices), classCounts: sel.classCounts, source: plan.train.source, sampler, ...dropped };
   }
   throw new DeptError(`unknown k-shot sampler "${String(sampler)}"; expected dept or balanced`);
 }
@@ -292,9 +352,14 @@ export interface DeptDataset {
   plan: SplitPlan;
   /** Present when `k` was given; `train` then holds only these rows. */
   kshot?: KshotSample;
+  /** Labelled rows only: rows labelled -1 are left out of every part (see {@link labelledPart}). */
   train: Example[];
   dev: Example[];
   test: Example[];
+  /** The parts that had rows labelled -1, and how many. */
+  unlabelled: UnlabelledRows[];
+  /** One line per such part, naming the files and the count, for the user. */
+  notes: string[];
 }
 
 /**
@@ -311,19 +376,23 @@ export async function loadDeptDataset(taskName: string, opts: DeptDatasetOptions
   const fmt: FormatOptions = {};
   if (opts.addPrefix !== undefined) fmt.addPrefix = opts.addPrefix;
   if (opts.prefix !== undefined) fmt.prefix = opts.prefix;
-  let trainPart = plan.train;
+  const parts = { train: labelledPart(data, plan.train, 'train'), dev: labelledPart(data, plan.dev, 'dev'), test: labelledPart(data, plan.test, 'test') };
+  let trainPart = parts.train.part;
   let kshot: KshotSample | undefined;
   if (opts.k !== undefined) {
     kshot = kshotSample(data, plan, { k: opts.k, seed: opts.seed ?? 42, sampler: opts.sampler ?? 'dept' });
     trainPart = { source: plan.train.source, indices: kshot.indices };
   }
+  const unlabelled = [parts.train.unlabelled, parts.dev.unlabelled, parts.test.unlabelled].filter((u): u is UnlabelledRows => u !== null);
   const out: DeptDataset = {
     task: data.task,
     data,
     plan,
     train: formatExamples(data, trainPart, fmt),
-    dev: formatExamples(data, plan.dev, fmt),
-    test: formatExamples(data, plan.test, fmt),
+    dev: formatExamples(data, parts.dev.part, fmt),
+    test: formatExamples(data, parts.test.part, fmt),
+    unlabelled,
+    notes: unlabelled.map(unlabelledNote),
   };
   if (kshot) out.kshot = kshot;
   return out;

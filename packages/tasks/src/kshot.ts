@@ -219,7 +219,7 @@ export function balancedKshot(
   }
   const picked: number[] = [];
   for (const c of opts.classes) {
-    picked.push(...rng.shuffle(byClass.get(c) as number[]).slice(0, quota.get(c) as number));
+    for (const row of rng.shuffle(byClass.get(c) as number[]).slice(0, quota.get(c) as number)) picked.push(row); // no spread: k may be 10^5
   }
   return { indices: rng.shuffle(picked), classCounts: Object.fromEntries(quota) };
 }

@@ -4,10 +4,10 @@
  * which file layout each folder uses, detected from its file names (and, where names are ambiguous, the first
  * row). See `datasets/README.md` for the layouts.
  */
-import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { closeSync, existsSync, readdirSync, readSync, realpathSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetSchema } from 'hyparquet';
-import { DeptError, isDir, isFile } from '@dept/core';
+import { DeptError, isDir, openRegularFile } from '@dept/core';
 import { GLUE_TSV_COLUMNS } from './readers/glue.ts';
 import { getTask, type TaskSpec } from './registry.ts';
 import { LAYOUT_PRIORITY, type LayoutName, type SourceSplit } from './types.ts';
@@ -32,6 +32,14 @@ export interface DetectOptions {
 
 const KSHOT_DIR = /^(\d+)-(\d+)$/;
 
+/**
+ * True when `path` exists and is not a folder. A FIFO or a device counts, so that the reader refuses it by name
+ * ("is a FIFO (named pipe), expected a data file") instead of the layout search passing over it in silence.
+ */
+function isFileEntry(path: string): boolean {
+  return existsSync(path) && !isDir(path);
+}
+
 function entries(dir: string): string[] {
   try {
     return readdirSync(dir).sort();
@@ -40,9 +48,17 @@ function entries(dir: string): string[] {
   }
 }
 
-/** The first non-blank line of a file (at most 1 MB read). */
+/** The first non-blank line of a file (at most 1 MB read; a FIFO or a device is refused, not read). */
 function firstLine(file: string): string {
-  const text = readFileSync(file, 'utf8').slice(0, 1 << 20).replace(/^\uFEFF/, '');
+  const fd = openRegularFile(file, 'a data file');
+  const head = Buffer.alloc(1 << 20);
+  let got: number;
+  try {
+    got = readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const text = head.subarray(0, got).toString('utf8').replace(/^\uFEFF/, '');
   return text.split(/\r\n|\r|\n/).find((l) => l.trim() !== '') ?? '';
 }
 
@@ -87,14 +103,14 @@ function filesByName(folder: string, names: Record<string, SourceSplit>): Partia
   const out: Partial<Record<SourceSplit, string[]>> = {};
   for (const [name, split] of Object.entries(names)) {
     const p = join(folder, name);
-    if (isFile(p) && !out[split]) out[split] = [p];
+    if (isFileEntry(p) && !out[split]) out[split] = [p];
   }
   return out;
 }
 
 function kshotSubsets(folder: string): string[] {
   return entries(folder)
-    .filter((e) => KSHOT_DIR.test(e) && isFile(join(folder, e, 'train.tsv')))
+    .filter((e) => KSHOT_DIR.test(e) && isFileEntry(join(folder, e, 'train.tsv')))
     .sort((a, b) => {
       const [, ka, sa] = KSHOT_DIR.exec(a) as RegExpExecArray;
       const [, kb, sb] = KSHOT_DIR.exec(b) as RegExpExecArray;
@@ -115,7 +131,7 @@ export function detectLayouts(folder: string, opts: DetectOptions = {}): LayoutM
   if (!isDir(folder)) return [];
   const out: LayoutMatch[] = [];
   const names = entries(folder);
-  const has = (n: string): boolean => names.includes(n) && isFile(join(folder, n));
+  const has = (n: string): boolean => names.includes(n) && isFileEntry(join(folder, n));
 
   // LM-BFF k-shot: <k>-<seed>/ folders, or a <k>-<seed> folder itself.
   const own = basename(resolve(folder));
@@ -148,7 +164,7 @@ export function detectLayouts(folder: string, opts: DetectOptions = {}): LayoutM
     const files: Partial<Record<SourceSplit, string[]>> = {};
     for (const [part, split] of [['train', 'train'], ['dev', 'validation'], ['test', 'test']] as const) {
       const p = join(dir, `scitail_1.0_${part}.${ext}`);
-      if (isFile(p)) files[split] = [p];
+      if (isFileEntry(p)) files[split] = [p];
     }
     if (Object.keys(files).length > 0) {
       out.push({ layout: 'scitail-original', folder, files });
@@ -157,7 +173,7 @@ export function detectLayouts(folder: string, opts: DetectOptions = {}): LayoutM
   }
 
   // JSON Lines: original SuperGLUE (val.jsonl, string/boolean labels) or a Hugging Face export (validation.jsonl).
-  const jsonl = names.filter((n) => /\.jsonl?$/.test(n) && isFile(join(folder, n)));
+  const jsonl = names.filter((n) => /\.jsonl?$/.test(n) && isFileEntry(join(folder, n)));
   if (jsonl.length > 0) {
     const sgNames: Record<string, SourceSplit> = { 'train.jsonl': 'train', 'val.jsonl': 'validation', 'test.jsonl': 'test', 'dev32.jsonl': 'dev32' };
     const sample = ['train.jsonl', 'val.jsonl', 'validation.jsonl', 'test.jsonl'].find((n) => has(n));
@@ -185,9 +201,9 @@ export function detectLayouts(folder: string, opts: DetectOptions = {}): LayoutM
       const m = HF_SPLIT.exec(n);
       if (!m) continue;
       const split = m[1] as SourceSplit;
-      if (n.endsWith('.parquet') && isFile(join(dir, n))) (files[split] ??= []).push(join(dir, n));
+      if (n.endsWith('.parquet') && isFileEntry(join(dir, n))) (files[split] ??= []).push(join(dir, n));
       else if (n === split && isDir(join(dir, n))) {
-        const shards = entries(join(dir, n)).filter((s) => s.endsWith('.parquet') && isFile(join(dir, n, s)));
+        const shards = entries(join(dir, n)).filter((s) => s.endsWith('.parquet') && isFileEntry(join(dir, n, s)));
         if (shards.length > 0) (files[split] ??= []).push(...shards.map((s) => join(dir, n, s)));
       }
     }

@@ -4,7 +4,7 @@
  * - `dept`: exactly what DePT's `src/metrics.py` computes with each task class's `metric` list
  *   (`src/tasks.py`), keys in DePT's order: invalid generations count wrong; MRPC/QQP/MultiRC F1 via
  *   `f1_score_with_invalid`; STS-B `float()` with −1 default and NaN → 0; CB macro-F1 over "0","1","2";
- *   MultiRC flat F1 only; ReCoRD and MRQA SQuAD `em`/`f1`.
+ *   MultiRC flat F1 only; ReCoRD and MRQA SQuAD `em`/`f1`, each row against its own target only (answer lists unused).
  * - `official`: GLUE/SuperGLUE leaderboard / HF `evaluate` keys and grouping: MultiRC `exact_match`
  *   per question + `f1_m` + `f1_a`; ReCoRD/SQuAD `exact_match`/`f1` max over gold answers; MRPC/QQP
  *   accuracy + F1; STS-B pearson + spearmanr; CB accuracy + macro `f1` over the 3 classes.
@@ -170,7 +170,11 @@ export interface ComputeMetricsOptions {
   flavour?: MetricFlavour;
   /** MultiRC: question id of each answer option (required for official). ReCoRD official: query id of each row; rows of one query are merged (first prediction, all targets as golds). */
   groups?: readonly (string | number)[];
-  /** QA: all gold answers of each row (default: `[target]`); the score is the max over them. */
+  /**
+   * QA, official flavour: all gold answers of each row (default: `[target]`); the score is the max over them. The
+   * `dept` flavour ignores them: DePT scores each row against its own target only (its ReCoRD post-processor leaves
+   * `answers` unused, `src/postprocessors.py`), so a ReCoRD row duplicated per answer is scored once per answer.
+   */
   answers?: readonly (readonly string[])[];
 }
 
@@ -272,7 +276,7 @@ export function computeMetrics(
     case 'squad':
     case 'record': {
       let preds: readonly string[] = predictions;
-      let golds = goldsOf(targets, opts.answers);
+      let golds = goldsOf(targets, official ? opts.answers : undefined);
       if (official && s.kind === 'record' && opts.groups !== undefined) {
         const merged = mergeByGroup(predictions, golds, opts.groups);
         preds = merged.predictions;

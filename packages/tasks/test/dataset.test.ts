@@ -151,3 +151,43 @@ describe('tasks without a real copy: MultiRC and ReCoRD from small files', () =>
     expect(() => kshotSample(data, splitTaskData(data), { k: 4, seed: 1 })).toThrow(/superglue-record has no classes/);
   });
 });
+
+describe('rows labelled -1 (unlabelled) are left out of every part, with a note naming the file and the count (issue 15)', () => {
+  let dir: string;
+  const lines = (n: number, label: (i: number) => string) => Array.from({ length: n }, (_, i) => `${i}\tA${i} is here.\tB${i} is there.\t${label(i)}`);
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'dept-unlabelled-'));
+    mkdirSync(join(dir, 'RTE'));
+    // train: rows 3 and 7 unlabelled; validation: rows 0..3 unlabelled (they land in dev or test by randperm)
+    writeFileSync(join(dir, 'RTE', 'train.tsv'), ['index\tsentence1\tsentence2\tlabel', ...lines(12, (i) => (i === 3 || i === 7 ? '-1' : String(i % 2)))].join('\n'));
+    writeFileSync(join(dir, 'RTE', 'dev.tsv'), ['index\tsentence1\tsentence2\tlabel', ...lines(10, (i) => (i < 4 ? '-1' : String(i % 2)))].join('\n'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('full data: train, dev and test hold only labelled rows; the split keeps DePT\'s row numbers', async () => {
+    const ds = await loadDeptDataset('rte', { dataDir: dir });
+    const unlabelledDev = ds.plan.dev.indices.filter((i) => i < 4).length;
+    const unlabelledTest = 4 - unlabelledDev;
+    expect(ds.train.map((e) => e.row)).toEqual([0, 1, 2, 4, 5, 6, 8, 9, 10, 11]);
+    expect(ds.dev.map((e) => e.row)).toEqual(ds.plan.dev.indices.filter((i) => i >= 4));
+    expect(ds.test.map((e) => e.row)).toEqual(ds.plan.test.indices.filter((i) => i >= 4));
+    expect([...ds.train, ...ds.dev, ...ds.test].every((e) => e.label !== -1 && e.target !== '-1')).toBe(true);
+    const trainFile = join(dir, 'RTE', 'train.tsv');
+    const devFile = join(dir, 'RTE', 'dev.tsv');
+    expect(ds.notes).toEqual([
+      `${trainFile}: 2 of the 12 rows of the train part are labelled -1 (unlabelled); they are left out, not trained on`,
+      ...(unlabelledDev > 0 ? [`${devFile}: ${unlabelledDev} of the 5 rows of the dev part ${unlabelledDev === 1 ? 'is' : 'are'} labelled -1 (unlabelled); ${unlabelledDev === 1 ? 'it is' : 'they are'} left out, not scored`] : []),
+      ...(unlabelledTest > 0 ? [`${devFile}: ${unlabelledTest} of the 5 rows of the test part ${unlabelledTest === 1 ? 'is' : 'are'} labelled -1 (unlabelled); ${unlabelledTest === 1 ? 'it is' : 'they are'} left out, not scored`] : []),
+    ]);
+  });
+
+  it('k-shot samples draw from the labelled rows (both samplers), not refuse the split', async () => {
+    const data = await loadTaskData('rte', { dataDir: dir });
+    for (const sampler of ['dept', 'balanced'] as const) {
+      // k = 10 takes every labelled row: an unlabelled one would have been met on the way
+      const sample = kshotSample(data, splitTaskData(data), { k: 10, seed: 3, sampler });
+      expect([...sample.indices].sort((a, b) => a - b)).toEqual([0, 1, 2, 4, 5, 6, 8, 9, 10, 11]);
+      expect(sample.unlabelled).toEqual({ part: 'train', count: 2, of: 12, files: [join(dir, 'RTE', 'train.tsv')] });
+    }
+  });
+});

@@ -216,6 +216,13 @@ describe('balanced k-shot sampler', () => {
     expect(Math.abs((counts['0'] ?? 0) - (counts['1'] ?? 0))).toBeLessThanOrEqual(1);
   });
 
+  it('takes 300,000 rows of a 400,000-row train set (no argument spread: that overflowed the stack)', () => {
+    const targets = Array.from({ length: 400_000 }, (_, i) => String(i % 2));
+    const sel = balancedKshot(targets, 300_000, new Rng(9), { classes: ['0', '1'] });
+    expect(sel.classCounts).toEqual({ '0': 150_000, '1': 150_000 });
+    expect(new Set(sel.indices).size).toBe(300_000);
+  });
+
   it('is deterministic per seed and differs across seeds', () => {
     const a = balancedKshot(twoClass, 16, new Rng(42), { classes: ['0', '1'] });
     const b = balancedKshot(twoClass, 16, new Rng(42), { classes: ['0', '1'] });

@@ -102,11 +102,52 @@ describe('statistics', () => {
     expect(spearmanCorrcoef([1, 2, 3, 4], [1, 3, 2, 4])).toBeCloseTo(0.8, 14);
   });
 
+  /** |actual − exact| ≤ one unit in the last place of the double nearest the exact value (given in decimal). */
+  const expectWithinUlp = (actual: number, exact: string) => {
+    const e = Number(exact);
+    const ulp = 2 ** (Math.floor(Math.log2(Math.abs(e))) - 52);
+    expect(Math.abs(actual - e), `${actual} vs exact ${exact}`).toBeLessThanOrEqual(ulp);
+  };
+
+  it('pearson is exact on nearly constant inputs, where float64 centring is not (issue 15)', () => {
+    // Exact values: Python fractions.Fraction over the doubles themselves, square root in decimal at 50 digits.
+    // A collapsed STS-B model: 3.8 and a few ulps of it. scipy 1.10 gives -0.010278396155716497 here.
+    const near = [3.8, 3.8, 3.8000000000000007, 3.8, 3.8, 3.8, 3.8, 3.8, 3.8, 3.8000000000000003, 3.8, 3.8];
+    const gold = [1.7, 3.5, 1.4, 1.3, 1.1, 4.3, 4.4, 4.0, 1.1, 4.6, 2.6, 1.2];
+    expectWithinUlp(pearsonCorrcoef(near, gold), '-0.040196437622958254967336849285462111903430876004179');
+    // 1 + k·2^-52: the old one-pass mean gave 0.4497503904518414, scipy 0.36721965607483853.
+    const ulps = [0, 1, 1, 2, 0, 3, 1, 2].map((k) => 1 + k * 2 ** -52);
+    expectWithinUlp(pearsonCorrcoef(ulps, [3, 1, 4, 1, 5, 9, 2, 6]), '0.464500205912070813985253332750705564757535945645575');
+    // magnitudes from 1e-300 to 1e20 in one sample
+    expectWithinUlp(pearsonCorrcoef([1e-300, 2.5, -7.25e10, 3.0, 1e15 + 1, 0.1], [4.0, -1e-10, 2.0, 1e20, 0.5, 0.25]), '-0.19998259974775261900589733038667089831000154954646');
+  });
+
+  it('pearson of two points is exactly ±1 (the old form gave 0.9999999999999999)', () => {
+    expect(pearsonCorrcoef([3.0374025258781767, 1.2412177243532907], [3.265673525717724, 2.788239769847599])).toBe(1);
+    expect(pearsonCorrcoef([4.36132097985465, 0.32000398709038147], [0.12342857545511787, 4.134445650530417])).toBe(-1);
+    expect(pearsonCorrcoef([0.3, 0.1], [2.2, 5.9])).toBe(-1);
+  });
+
+  it('pearson and spearman agree with scipy 1.10 on ordinary STS-B-like scores', () => {
+    // (x, y, scipy pearsonr, exact pearson, scipy spearmanr); tolerance: one ulp of the exact value, 1e-15 for spearman
+    const cases: [number[], number[], number, string, number][] = [
+      [[4.7, 2.6, 4.9, 0.4, 3.0, 1.9, 4.0, 0.9, 4.4, 2.7], [4.5, 2.4, 2.2, 3.9, 4.9, 1.8, 4.8, 4.6, 0.9, 3.0], -0.20337008863010506, '-0.20337008863010507008696115626954148138183276007879', -0.11515151515151514],
+      [[4.0, 4.0, 2.6, 1.4, 0.3, 1.9, 2.0, 0.2, 0.2, 5.0], [3.3, 1.2, 2.2, 4.9, 4.5, 4.2, 2.0, 2.5, 3.4, 0.3], -0.6502339127328425, '-0.65023391273284240800538921043474726212395213657329', -0.6524511536514414],
+    ];
+    for (const [x, y, scipyR, exact, scipyRho] of cases) {
+      expectWithinUlp(pearsonCorrcoef(x, y), exact);
+      expect(Math.abs(pearsonCorrcoef(x, y) - scipyR)).toBeLessThan(1e-15);
+      expect(Math.abs(spearmanCorrcoef(x, y) - scipyRho)).toBeLessThan(1e-15);
+    }
+    expect(Math.abs(spearmanCorrcoef([3.8, 3.8, 4.0, 1.2, 1.2, 1.2, 5.0], [4.0, 3.2, 3.2, 1.0, 2.2, 1.0, 4.6]) - 0.8860760232362958)).toBeLessThan(1e-15);
+  });
+
   it('correlations of a constant input are NaN (scipy), of NaN input NaN', () => {
     expect(pearsonCorrcoef([1, 2, 3], [2, 2, 2])).toBeNaN();
     expect(spearmanCorrcoef([1, 2, 3], [2, 2, 2])).toBeNaN();
     expect(pearsonCorrcoef([1], [2])).toBeNaN();
     expect(spearmanCorrcoef([1, 2, Number.NaN], [1, 2, 3])).toBeNaN();
+    expect(pearsonCorrcoef([1, 2, Number.POSITIVE_INFINITY], [1, 2, 3])).toBeNaN();
   });
 });
 
@@ -264,6 +305,12 @@ describe('computeMetrics', () => {
     const preds = ['Barack Obama', 'Barack Obama', 'London'];
     const gold = ['Obama', 'Barack Obama', 'Paris'];
     expectClose(computeMetrics('superglue-record', preds, gold), { em: 100 / 3, f1: (100 * (2 / 3 + 1)) / 3 });
+    // The answer lists do not change DePT's scores: each row is scored against its own target (issue 15).
+    const answers = [['Obama', 'Barack Obama'], ['Obama', 'Barack Obama'], ['Paris']];
+    expectClose(computeMetrics('superglue-record', preds, gold, { answers }), { em: 100 / 3, f1: (100 * (2 / 3 + 1)) / 3 });
+    expectClose(computeMetrics('nq', ['in Paris France'], ['Paris'], { answers: [['Paris', 'in Paris, France']] }), { em: 0, f1: 50 });
+    // official without query groups: each row takes the max over its answers -> rows 1, 2: 1, 1; row 3: 0, 0
+    expectClose(computeMetrics('superglue-record', preds, gold, { flavour: 'official', answers }), { exact_match: 200 / 3, f1: 200 / 3 });
     // official: q1 golds {Obama, Barack Obama} -> 1, 1; q2 -> 0, 0
     expectClose(
       computeMetrics('superglue-record', preds, gold, { flavour: 'official', groups: ['q1', 'q1', 'q2'] }),

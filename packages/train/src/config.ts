@@ -148,21 +148,28 @@ export function maxInputPositions(numHeads: number): number {
 
 /**
  * Checks that the prompt sizes fit the model before anything is allocated: m + s within
- * {@link maxInputPositions}, and P `[m, d]`, A `[s, r]`, B `[r, d]` each under 2^28 values. Errors name the
+ * {@link maxInputPositions}, and so `max_target_length` and `max_new_tokens` (decoder positions), and P `[m, d]`,
+ * A `[s, r]`, B `[r, d]` each under 2^28 values. Errors name the
  * recipe fields (`train.num_virtual_tokens`, `train.max_length`, `train.r`) and the allowed range.
  *
  * @example
  * checkModelLimits(resolveTrainConfig({}), { d_model: 768, num_heads: 12 }); // fine: m + s = 316 ≤ 2364
  */
-export function checkModelLimits(config: Pick<TrainConfig, 'num_virtual_tokens' | 'max_length' | 'r'>, model: { d_model: number; num_heads: number }): void {
+export function checkModelLimits(
+  config: Pick<TrainConfig, 'num_virtual_tokens' | 'max_length' | 'r'> & Partial<Pick<TrainConfig, 'max_target_length' | 'max_new_tokens'>>,
+  model: { d_model: number; num_heads: number },
+): void {
   const { num_virtual_tokens: m, max_length: s, r } = config;
   const d = model.d_model;
   const limit = maxInputPositions(model.num_heads);
+  const why = `(${model.num_heads} heads: one example's attention scores must stay under 256 MiB)`;
   if (m + s > limit) {
-    throw new DeptError(
-      `train.num_virtual_tokens + train.max_length (m + s) is ${m} + ${s} = ${m + s}, over this model's limit of ${limit} positions ` +
-        `(${model.num_heads} heads: one example's attention scores must stay under 256 MiB); lower --m or --max-length`,
-    );
+    throw new DeptError(`train.num_virtual_tokens + train.max_length (m + s) is ${m} + ${s} = ${m + s}, over this model's limit of ${limit} positions ${why}; lower --m or --max-length`);
+  }
+  // The decoder's positions: the target tokens (training) and the generated ones (evaluation).
+  for (const key of ['max_target_length', 'max_new_tokens'] as const) {
+    const v = config[key];
+    if (v !== undefined && v > limit) throw new DeptError(`train.${key} is ${v}, over this model's limit of ${limit} decoder positions ${why}`);
   }
   for (const [field, rows, cols, what] of [
     ['train.num_virtual_tokens', m, d, `P [m, d_model] = [${m}, ${d}]`],

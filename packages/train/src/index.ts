@@ -14,4 +14,4 @@ export { trainPrompt, TrainingStopped, RUN_KIND, RUN_ENTRIES, type TrainOptions,
 export { predict, predictWithScores, devLoss, type TextExample, type PredictionMode, type PredictOptions, type ScoredPredictions } from './evaluate.ts';
 export { loadCheckpoint, saveCheckpoint, checkpointPath, removeStaleRunTemporaries, type CheckpointState, type LoadedCheckpoint } from './checkpoint.ts';
 export { acquireRunLock, createExclusive, lockHolder, type LockHolder } from './runlock.ts';
-export { taskEvaluation } from './task-evaluation.ts';
+export { taskEvaluation, exampleMetrics } from './task-evaluation.ts';

@@ -18,7 +18,7 @@ import { DecomposedPrompt, cutRows, initPromptValues, makeBankConfig, unpaddedLe
 import { adamwUpdate, clipGradNorm, HF_ADAMW_DEFAULTS } from './adamw.ts';
 import { batchIndices, cumulativeWeights, derivedSeed, weightedBatchIndices } from './batches.ts';
 import { checkpointPath, loadCheckpoint, removeStaleRunTemporaries, saveCheckpoint, type CheckpointState } from './checkpoint.ts';
-import { checkModelLimits, resolveTrainConfig, withoutMemorySettings, type TrainConfig } from './config.ts';
+import { checkModelLimits, maxInputPositions, resolveTrainConfig, withoutMemorySettings, type TrainConfig } from './config.ts';
 import { predict, type TextExample } from './evaluate.ts';
 import { withHeapAdvice } from './heap-advice.ts';
 import { linearWarmupDecay } from './schedule.ts';
@@ -107,11 +107,26 @@ interface Encoded {
 function encodeExamples(tokenizer: T5Tokenizer, examples: readonly TextExample[], s: number, targetLength: number): Encoded {
   const batch = tokenizer.encodeBatch(examples.map((e) => e.source), s);
   const labels = examples.map((e) => {
-    let ids = tokenizer.encode(e.target);
-    if (ids.length > targetLength) ids = [...ids.slice(0, targetLength - 1), tokenizer.eosTokenId];
+    const ids = tokenizer.encodeTruncated(e.target, targetLength);
     return [...ids, ...new Array<number>(targetLength - ids.length).fill(-100)];
   });
   return { inputIds: batch.input_ids, attentionMask: batch.attention_mask, labels };
+}
+
+/**
+ * The most target tokens of any training example (the default `max_target_length`), tokenising no more of a long
+ * target than `limit + 1` tokens need; refused when a target is longer than the model's decoder `limit`.
+ */
+function longestTarget(tokenizer: T5Tokenizer, train: readonly TextExample[], limit: number): number {
+  let longest = 0;
+  train.forEach((e, i) => {
+    const n = tokenizer.encodeTruncated(e.target, limit + 1).length;
+    if (n > limit) {
+      throw new DeptError(`training example ${i}: its target has more than ${limit} tokens, this model's limit of decoder positions; set train.max_target_length to cut targets (DePT cuts them to its max_target_length)`);
+    }
+    longest = Math.max(longest, n);
+  });
+  return longest;
 }
 
 function jsonLine(value: unknown): string {
@@ -319,9 +334,7 @@ async function trainLocked(
   if (loaded) truncateMetrics(metricsPath, state.step);
   else if (existsSync(metricsPath)) rmSync(metricsPath);
 
-  const targetLength = config.max_target_length > 0
-    ? config.max_target_length
-    : Math.max(...train.map((e) => tokenizer.encode(e.target).length));
+  const targetLength = config.max_target_length > 0 ? config.max_target_length : longestTarget(tokenizer, train, maxInputPositions(model.config.num_heads));
   const encoded = encodeExamples(tokenizer, train, config.max_length, targetLength);
   const trainableParameters = names.reduce((a, n) => a + (host.get(n) as Float32Array).length, 0);
   options.onEvent?.({ type: 'start', step: state.step, maxSteps: config.max_steps, resumed: Boolean(loaded), trainExamples: train.length, trainableParameters });

@@ -179,6 +179,17 @@ describe('trainPrompt', () => {
     expect(results.max_steps).toBe(2);
   });
 
+  it('refuses decoder sizes past the model before the first step: a target longer than its positions, max_new_tokens 10^6 (issue 15)', async () => {
+    // tiny-relu has 4 heads: 4096 decoder positions. 5000 words are 5000 tokens; the default max_target_length (0)
+    // is the longest training target.
+    const long = { train: [...data.train, { source: 'sentence: the movie was great', target: 'great '.repeat(5000) }], dev: data.dev, test: data.test };
+    await expect(trainPrompt({ model: pretrained.model, tokenizer: pretrained.tokenizer!, data: long, evaluation, config: base, outDir: join(work, 'long-target') }))
+      .rejects.toThrow('training example 24: its target has more than 4096 tokens, this model\'s limit of decoder positions; set train.max_target_length');
+    expect(existsSync(join(work, 'long-target', 'metrics.jsonl'))).toBe(false);
+    await expect(run('new-tokens', { max_new_tokens: 1e6 })).rejects.toThrow('train.max_new_tokens is 1000000, over this model\'s limit of 4096 decoder positions');
+    expect(existsSync(join(work, 'new-tokens'))).toBe(false);
+  });
+
   it('stops on a non-finite loss with a clear message and keeps the last good checkpoint', async () => {
     const error = await run('nan', { lr: 1e38, lora_lr: 1e38, max_steps: 30, save_steps: 1, eval_steps: 100 }).catch((e: Error) => e);
     expect(error).toBeInstanceOf(Error);

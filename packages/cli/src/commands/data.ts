@@ -16,10 +16,12 @@ import {
   findTaskData,
   getTask,
   kshotSample,
+  labelledPart,
   loadTaskData,
   resolveDataDir,
   splitRuleFor,
   splitTaskData,
+  unlabelledNote,
   type KshotSampler,
   type LayoutName,
   type LoadOptions,
@@ -120,6 +122,10 @@ async function splitAction(opts: CommonOptions & { task: string }): Promise<void
   const lo = loadOptions(opts);
   const data = await loadTaskData(opts.task, lo);
   const plan = splitTaskData(data);
+  for (const part of ['train', 'dev', 'test'] as const) {
+    const { unlabelled } = labelledPart(data, plan[part], part);
+    if (unlabelled) err(`note: ${unlabelledNote(unlabelled)}`);
+  }
   if (opts.json) {
     process.stdout.write(`${JSON.stringify({ train: plan.train, dev: plan.dev, test: plan.test })}\n`);
     return;
@@ -144,6 +150,7 @@ async function kshotAction(opts: CommonOptions & { task: string; k: string; seed
   const data = await loadTaskData(opts.task, lo);
   const plan = splitTaskData(data);
   const sample = kshotSample(data, plan, { k, seed, sampler: opts.sampler as KshotSampler });
+  if (sample.unlabelled) err(`note: ${unlabelledNote(sample.unlabelled)}`);
   if (opts.json) {
     process.stdout.write(`${JSON.stringify({ indices: sample.indices, class_counts: sample.classCounts })}\n`);
     return;

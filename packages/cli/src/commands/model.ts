@@ -1,6 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { DeptError, isDir, parseJsonText, withEnvironmentErrors } from '@dept/core';
+import { DeptError, isDir, readJsonFile, readRegularFile, withEnvironmentErrors } from '@dept/core';
 import type { WritableDtype } from '@dept/tensor';
 import { parseT5Config, presetConfig, T5_PRESETS } from '@dept/t5/config';
 import { intOption } from '../options.ts';
@@ -31,7 +31,7 @@ export function registerModel(program: Command): void {
     .action(async (opts: { config: string; out: string; seed: string; tokenizer?: string; sample?: string; dtype: string; shardBytes?: string }) => {
       if (isDir(opts.config)) throw new DeptError(`--config ${opts.config}: is a folder, expected a config.json file or a preset (${Object.keys(T5_PRESETS).join(', ')})`);
       const config = existsSync(opts.config)
-        ? parseT5Config(parseJsonText(readFileSync(opts.config, 'utf8'), opts.config), opts.config)
+        ? parseT5Config(readJsonFile(opts.config, 'a T5 config.json'), opts.config)
         : presetConfig(opts.config);
       if (!['F32', 'F16', 'BF16'].includes(opts.dtype)) throw new DeptError(`--dtype is "${opts.dtype}", expected F32, F16 or BF16`);
       if (existsSync(opts.out) && existsSync(`${opts.out}/config.json`)) {
@@ -41,8 +41,7 @@ export function registerModel(program: Command): void {
       if (!opts.tokenizer) {
         if (opts.sample && !existsSync(opts.sample)) throw new DeptError(`--sample ${opts.sample}: file not found`);
         const sample = opts.sample;
-        if (sample && isDir(sample)) throw new DeptError(`--sample ${sample}: is a folder, expected a text file`);
-        sampleTexts = (sample ? withEnvironmentErrors(sample, 'read', () => readFileSync(sample, 'utf8')) : DEMO_TOKENIZER_TEXT).split(/\r?\n/);
+        sampleTexts = (sample ? withEnvironmentErrors(sample, 'read', () => readRegularFile(sample, 'a text file')).toString('utf8') : DEMO_TOKENIZER_TEXT).split(/\r?\n/);
       }
       const { writeRandomT5 } = await import('@dept/t5');
       writeRandomT5(opts.out, config, {

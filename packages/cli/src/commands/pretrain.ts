@@ -47,6 +47,7 @@ export function registerPretrain(program: Command): void {
       const reporters = new Map<string, (event: TrainEvent) => void>();
       const onEvent = (event: PretrainEvent) => {
         if (event.type === 'skip-source') process.stderr.write(`pretrain: skipping ${event.task}: ${event.reason}\n`);
+        if (event.type === 'note') process.stderr.write(`pretrain: ${event.task}: note: ${event.line}\n`);
         else if (event.type === 'sources') {
           const parts = event.tasks.map((t) => `${t} ${event.examples[t]} examples, rate ${(event.rates[t] as number).toFixed(4)}`);
           process.stderr.write(`pretrain: mixing ${parts.join('; ')}\n`);

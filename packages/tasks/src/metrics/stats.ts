@@ -141,51 +141,105 @@ export function matthewsCorrcoef(predictions: readonly string[], targets: readon
   return covYtYp / Math.sqrt(covYtYt * covYpYp);
 }
 
+/** A finite double as an exact integer times a power of two: `v = m · 2^e` (m = 0 for ±0). */
+function splitDouble(v: number, view: DataView): { m: bigint; e: number } {
+  view.setFloat64(0, v);
+  const hi = view.getUint32(0);
+  const lo = view.getUint32(4);
+  const biased = (hi >>> 20) & 0x7ff;
+  let m = (BigInt(hi & 0xfffff) << 32n) | BigInt(lo);
+  if (biased !== 0) m |= 1n << 52n;
+  if (hi >>> 31) m = -m;
+  return { m, e: biased === 0 ? -1074 : biased - 1075 };
+}
+
+/** Every value of `v` as an integer on one common scale (`v[i] = out[i] · 2^E`, E the smallest exponent). */
+function onCommonScale(v: readonly number[]): bigint[] {
+  const view = new DataView(new ArrayBuffer(8));
+  const parts = v.map((x) => splitDouble(x, view));
+  let low = Infinity;
+  for (const p of parts) if (p.m !== 0n && p.e < low) low = p.e;
+  return parts.map((p) => (p.m === 0n ? 0n : p.m << BigInt(p.e - low)));
+}
+
+function bitLength(n: bigint): number {
+  return n === 0n ? 0 : n.toString(16).length * 4 - (Math.clz32(Number.parseInt(n.toString(16)[0] as string, 16)) - 28);
+}
+
+/** floor(√n) for n ≥ 0 (Newton's iteration from above). */
+function isqrt(n: bigint): bigint {
+  if (n < 2n) return n;
+  let x = 1n << BigInt(Math.ceil(bitLength(n) / 2));
+  for (;;) {
+    const y = (x + n / x) >> 1n;
+    if (y >= x) return x;
+    x = y;
+  }
+}
+
+/** `x · 2^k` without overflow or underflow on the way (k may be far outside ±1023). */
+function ldexp(x: number, k: number): number {
+  let v = x;
+  let left = k;
+  while (left > 1000) {
+    v *= 2 ** 1000;
+    left -= 1000;
+  }
+  while (left < -1000) {
+    v *= 2 ** -1000;
+    left += 1000;
+  }
+  return v * 2 ** left;
+}
+
 /**
- * scipy `pearsonr(x, y)[0]`: NaN for fewer than 2 points, a constant input, or non-finite values.
+ * scipy `pearsonr(x, y)[0]`, computed exactly: every double is an integer times a power of two, so the centred
+ * sums n·Σx² − (Σx)², n·Σy² − (Σy)² and n·Σxy − Σx·Σy are exact integers (BigInt), and r is rounded once at the
+ * end (within one unit in the last place of the exact value). Nearly constant inputs lose nothing, where scipy's
+ * float64 centring can be off in the first digit, and two points give exactly ±1. NaN for fewer than 2 points, a
+ * constant input, or a value that is NaN or infinite (as scipy).
  *
  * @example
  * pearsonCorrcoef([1, 2, 3], [2, 4, 7]); // 0.9933992677987828
+ * pearsonCorrcoef([0.3, 0.1], [2.2, 5.9]); // -1, exactly
  */
 export function pearsonCorrcoef(x: readonly number[], y: readonly number[]): number {
   checkPair(x, y, 'pearsonCorrcoef');
   const n = x.length;
   if (n < 2) return Number.NaN;
-  let sx = 0;
-  let sy = 0;
+  if (!x.every(Number.isFinite) || !y.every(Number.isFinite)) return Number.NaN;
+  const X = onCommonScale(x);
+  const Y = onCommonScale(y);
+  let sx = 0n;
+  let sy = 0n;
+  let sxx = 0n;
+  let syy = 0n;
+  let sxy = 0n;
   for (let i = 0; i < n; i++) {
-    sx += x[i] as number;
-    sy += y[i] as number;
+    const a = X[i] as bigint;
+    const b = Y[i] as bigint;
+    sx += a;
+    sy += b;
+    sxx += a * a;
+    syy += b * b;
+    sxy += a * b;
   }
-  const mx = sx / n;
-  const my = sy / n;
-  if (!Number.isFinite(mx) || !Number.isFinite(my)) return Number.NaN;
-  const xm = new Float64Array(n);
-  const ym = new Float64Array(n);
-  let ax = 0;
-  let ay = 0;
-  for (let i = 0; i < n; i++) {
-    xm[i] = (x[i] as number) - mx;
-    ym[i] = (y[i] as number) - my;
-    ax = Math.max(ax, Math.abs(xm[i] as number));
-    ay = Math.max(ay, Math.abs(ym[i] as number));
-  }
-  // scipy: a constant input gives NaN (checked exactly, as x == x[0]).
-  if (x.every((v) => v === x[0]) || y.every((v) => v === y[0])) return Number.NaN;
-  // scale by the max first (as scipy does) to avoid overflow, then normalise
-  let nx = 0;
-  let ny = 0;
-  for (let i = 0; i < n; i++) {
-    xm[i] = (xm[i] as number) / ax;
-    ym[i] = (ym[i] as number) / ay;
-    nx += (xm[i] as number) ** 2;
-    ny += (ym[i] as number) ** 2;
-  }
-  nx = Math.sqrt(nx);
-  ny = Math.sqrt(ny);
-  let r = 0;
-  for (let i = 0; i < n; i++) r += ((xm[i] as number) / nx) * ((ym[i] as number) / ny);
-  return Math.max(-1, Math.min(1, r));
+  const N = BigInt(n);
+  const vx = N * sxx - sx * sx; // n² times the variance, on the common scale: 0 only for a constant input
+  const vy = N * syy - sy * sy;
+  const c = N * sxy - sx * sy;
+  if (vx === 0n || vy === 0n) return Number.NaN;
+  const p = vx * vy;
+  const sign = c < 0n ? -1 : 1;
+  const c2 = c * c;
+  if (c2 === p) return sign; // exactly ±1 (every two-point sample)
+  if (c === 0n) return 0;
+  // |r| = √(c² / p): take q = floor(c² · 4^L / p) with at least 128 bits, then √q / 2^L.
+  const L = Math.max(0, Math.ceil((bitLength(p) - bitLength(c2) + 130) / 2));
+  const root = isqrt((c2 << BigInt(2 * L)) / p);
+  const bits = bitLength(root);
+  const shift = Math.max(0, bits - 64);
+  return sign * ldexp(Number(root >> BigInt(shift)), shift - L);
 }
 
 /**

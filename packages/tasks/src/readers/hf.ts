@@ -4,6 +4,7 @@
  * are ClassLabel ids; Parquet int64 values arrive as BigInt and become numbers here.
  */
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
+import { checkRegularFile } from '@dept/core';
 import { labelToId, type TaskSpec } from '../registry.ts';
 import type { RowValue, SourceSplit, TaskRow } from '../types.ts';
 import { isObject, readJsonl } from './jsonl.ts';
@@ -72,6 +73,7 @@ export function hfRow(task: TaskSpec, raw: Record<string, unknown>, where: strin
  * const { rows } = await readHfParquet('glue/rte/train-00000-of-00001.parquet', getTask('rte'), 'train');
  */
 export async function readHfParquet(file: string, task: TaskSpec, split: SourceSplit): Promise<ReadResult> {
+  checkRegularFile(file, 'a Parquet file'); // hyparquet opens it itself; a FIFO would block that open
   let objects: Record<string, unknown>[];
   try {
     objects = (await parquetReadObjects({ file: await asyncBufferFromFile(file) })) as Record<string, unknown>[];

@@ -3,8 +3,8 @@
  * byte-order mark is dropped, and `\r\n`, `\r` and `\n` all end a line. Every problem becomes a one-line
  * {@link DeptError} that names the file and the line.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { DeptError } from '@dept/core';
+import { closeSync, existsSync, fstatSync, readFileSync } from 'node:fs';
+import { DeptError, openRegularFile } from '@dept/core';
 
 /** One physical line and its 1-based number. */
 export interface NumberedLine {
@@ -13,16 +13,24 @@ export interface NumberedLine {
 }
 
 /**
- * The text of a file without its byte-order mark. Throws when the file is missing or holds nothing but white space.
+ * The text of a file without its byte-order mark. Throws when the file is missing, is not a regular file (a FIFO, a
+ * device, a folder), is too large to read as one string, or holds nothing but white space.
  *
  * @example
  * const text = readText('datasets/sample/RTE/train.tsv');
  */
 export function readText(file: string): string {
-  if (!existsSync(file) || !statSync(file).isFile()) throw new DeptError(`${file}: file not found`);
-  const size = statSync(file).size;
-  if (size > MAX_TEXT_BYTES) throw new DeptError(`${file}: is ${size} bytes, more than the ${MAX_TEXT_BYTES} bytes a text file can be read in one piece; split it into smaller files`);
-  const bytes = readFileSync(file);
+  if (!existsSync(file)) throw new DeptError(`${file}: file not found`);
+  // Refused before a byte is read: a FIFO or a device (never opened the blocking way), then a file too large.
+  const fd = openRegularFile(file, 'a data file');
+  let bytes: Buffer;
+  try {
+    const size = fstatSync(fd).size;
+    if (size > MAX_TEXT_BYTES) throw new DeptError(`${file}: is ${size} bytes, more than the ${MAX_TEXT_BYTES} bytes a text file can be read in one piece; split it into smaller files`);
+    bytes = readFileSync(fd);
+  } finally {
+    closeSync(fd);
+  }
   let text: string;
   try {
     text = strictUtf8.decode(bytes);

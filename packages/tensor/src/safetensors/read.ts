@@ -3,9 +3,9 @@
  * dtype is refused with a message naming the tensor. Files are read by range, so only the tensors asked for are
  * loaded (the header is validated in full).
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, readSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { DeptError } from '@dept/core';
+import { DeptError, openRegularFile } from '@dept/core';
 import { type HostTensor, shapeSize } from '../host.ts';
 import { f16Lookup } from './dtypes.ts';
 import { checkHeaderLength, decodeHeaderText, parseSafetensorsHeader, type SafetensorsEntry, type SafetensorsHeader } from './header.ts';
@@ -111,7 +111,8 @@ function readFully(fd: number, target: Uint8Array, position: number, file: strin
 
 function openForRead(path: string): number {
   try {
-    return openSync(path, 'r');
+    // Non-blocking, and refused unless fstat shows a regular file: a FIFO here would block the open for ever.
+    return openRegularFile(path, 'a .safetensors file');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new DeptError(`${path}: file not found`, { cause: error });

@@ -16,8 +16,7 @@
  * summed and refused past the file's budget ({@link expansionBudget}: 8 × its size, at least 64 MiB); only then is anything inflated or
  * converted, and only the tensors asked for.
  */
-import { readFileSync } from 'node:fs';
-import { DeptError } from '@dept/core';
+import { DeptError, readRegularFile } from '@dept/core';
 import { type HostTensor, shapeSize } from '../host.ts';
 import { bf16BitsToF32, f16Lookup } from '../safetensors/dtypes.ts';
 import { EXPANSION_FACTOR, EXPANSION_FLOOR, ZipReader, expansionBudget, type ZipLimits } from '../zip.ts';
@@ -284,7 +283,7 @@ export function decodeTorchFile(bytes: Uint8Array, file = '<buffer>', opts: Read
 export function readTorchFile(path: string, opts: ReadTorchOptions = {}): TorchFile {
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(path);
+    bytes = readRegularFile(path, 'a torch.save file'); // a FIFO or device is refused, never read
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new DeptError(`${path}: file not found`, { cause: error });
