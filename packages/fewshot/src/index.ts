@@ -2,21 +2,27 @@
  * @dept/fewshot: k-shot experiments.
  *
  * 1. A cell: model source, task evaluation, one trained and evaluated run folder.
- * 2. The grid: every task × k × seed in a fixed order, resumable and shardable, into one grid folder.
+ * 2. The grid: every task × k × seed in a fixed order, resumable and shardable, into one grid folder; optionally
+ *    a hyper-parameter search in every cell (a sub-run per setting, the best on dev selected).
  * 3. Reports: the finished cells aggregated (mean ± sample std over seeds) into JSON, CSV, Markdown, SVG and PNG.
  */
 export { ensureModel, taskEvaluation, runCell, type ModelSource, type CellOptions } from './cell.ts';
 export { resolveSourceBank, type SourceBankOptions } from './source.ts';
 export {
-  runGrid, gridCells, shardCells, loadGridModel, readGridFile, finishedCells, readCellResults,
-  type GridPlan, type GridCell, type GridEvent, type GridOptions, type GridResult, type GridFile, type ModelPlan,
+  runGrid, gridCells, gridRuns, shardCells, loadGridModel, readGridFile, gridSearchSettings, finishedCells, readCellResults,
+  type GridPlan, type GridCell, type GridRun, type GridEvent, type GridOptions, type GridResult, type GridFile, type ModelPlan,
 } from './grid.ts';
+export {
+  searchSettings, settingId, subRunTrain, derivesRank, searchGrowthProblem, selectSetting, selectCell, writeSelection, clearSelection,
+  type SearchSpace, type SearchValue, type SearchSetting, type SubRunTrain, type CellSelection, type SelectedCellResults,
+} from './search.ts';
 export {
   parseShard, resolveShard, readSlurmArrayTask, slurmArrayRecordPath,
   type Shard, type ResolveShardOptions, type SlurmArrayTask, type SlurmArrayLayout, type SlurmArrayRecord,
 } from './shard.ts';
 export {
   collectResults, summarizeResults, headlineMetric, buildReport, reportCsv, reportMarkdown, reportChartSpec, renderChart,
-  writeReport, formatMeanStd,
+  writeReport, formatMeanStd, collectSearchRuns, summarizeSearch, searchCsv, searchChartSpec,
   type CellResult, type SummaryRow, type GridReport, type ReportPaths, type WrittenReport,
+  type SearchRunRow, type SettingSummaryRow, type SearchReport,
 } from './report.ts';
