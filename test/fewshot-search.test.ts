@@ -7,6 +7,9 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { resolveRecipe } from '../packages/cli/src/commands/common.ts';
+import { searchSettings } from '../packages/fewshot/src/index.ts';
+import { REPO_ROOT } from './helpers/shared.ts';
 import { expectRefusal, listFiles, remove, runDept, tempDir } from './reliability/helpers.ts';
 
 const dir = tempDir('search-cli');
@@ -57,5 +60,18 @@ describe('dept fewshot --search', () => {
     const md = readFileSync(join(out, 'report.md'), 'utf8');
     for (const id of ['lr3e-1_loralr1e-2', 'lr3_loralr1e-2', 'lr1_loralr1e-2']) expect(md).toMatch(new RegExp(`\\| rte \\| 4 \\| ${id} \\| .* \\| [01]/1 \\|`));
     for (const name of ['search.csv', 'search.svg', 'search.png']) expect(report.stderr).toContain(`wrote ${join(out, name)}`);
+  });
+});
+
+describe('recipes/paper/fewshot-superglue-search.yaml', () => {
+  it('is the paper grid with the README\'s lr × lora_lr loop (without its lora_lr 3e-1), in DePT\'s run names', () => {
+    const searched = resolveRecipe(join(REPO_ROOT, 'recipes/paper/fewshot-superglue-search.yaml'), {}, { grid: true });
+    const plain = resolveRecipe(join(REPO_ROOT, 'recipes/paper/fewshot-superglue.yaml'), {}, { grid: true });
+    expect(searched.search).toEqual({ lr: [0.3, 0.4], lora_lr: [5e-3, 5e-4] });
+    expect(searchSettings(searched.search ?? {}).map((s) => s.id)).toEqual(['lr3e-1_loralr5e-3', 'lr3e-1_loralr5e-4', 'lr4e-1_loralr5e-3', 'lr4e-1_loralr5e-4']);
+    // everything else as the plain recipe, so the two stay one setup
+    const rest = ({ name: _n, description: _d, out: _o, search: _s, ...r }: typeof searched) => r;
+    expect(rest(searched)).toEqual(rest(plain));
+    expect(searched.out).toBe('runs/fewshot-superglue-search');
   });
 });
