@@ -63,6 +63,27 @@ describe('dept fewshot --search', () => {
   });
 });
 
+describe('dept fewshot --search num_virtual_tokens', () => {
+  it('gives each prompt length the rank that keeps the recipe\'s parameter budget', async () => {
+    const mOut = join(dir, 'm-grid');
+    const r = await runDept([...ARGS.map((a) => (a === out ? mOut : a)), '--search', 'num_virtual_tokens=1,3']);
+    expect(r.status, r.stderr).toBe(0);
+    // tiny-relu: d 32; the recipe's m 2, r 1, s 16 make 2·32 + 1·(16 + 32) = 112 parameters
+    const d = 32;
+    const s = 16;
+    const budget = 2 * d + 1 * (s + d);
+    for (const m of [1, 3]) {
+      const rank = Math.floor((budget - m * d) / (s + d));
+      const resolved = JSON.parse(readFileSync(join(mOut, 'rte', 'k4', 'seed1', `pl${m}`, 'config.resolved.json'), 'utf8')) as {
+        train: { num_virtual_tokens: number; r: number }; search: { setting: string; r_from_budget: { parameters: number; r: number } };
+      };
+      expect(resolved.train).toMatchObject({ num_virtual_tokens: m, r: rank });
+      expect(resolved.search).toMatchObject({ setting: `pl${m}`, r_from_budget: { parameters: budget, r: rank } });
+      expect(r.stderr).toContain(`rte k=4 seed=1 pl${m}: training (4 examples, ${m * d + rank * (s + d)} trainable parameters`);
+    }
+  });
+});
+
 describe('recipes/paper/fewshot-superglue-search.yaml', () => {
   it('is the paper grid with the README\'s lr × lora_lr loop (without its lora_lr 3e-1), in DePT\'s run names', () => {
     const searched = resolveRecipe(join(REPO_ROOT, 'recipes/paper/fewshot-superglue-search.yaml'), {}, { grid: true });
