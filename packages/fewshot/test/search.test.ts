@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  gridCells, gridRuns, runGrid, searchGrowthProblem, searchSettings, selectSetting, settingId, shardCells, subRunTrain,
+  finishedCells, gridCells, gridRuns, runGrid, searchGrowthProblem, searchSettings, selectSetting, settingId, shardCells, subRunTrain,
   writeSelection, type GridEvent, type GridPlan,
 } from '../src/index.ts';
 
@@ -245,9 +245,13 @@ describe('a searched grid folder', () => {
     const grid = JSON.parse(readFileSync(join(dir, 'out', 'grid.json'), 'utf8')) as { search: { settings: { id: string }[] } };
     expect(grid.search.settings.map((s) => s.id)).toEqual(['lr3e-1', 'lr4e-1', 'lr5e-1']);
     expect(existsSync(join(dir, 'out', 'superglue-cb/k4/seed13/results.json'))).toBe(true);
+    // …but a cell counts as finished only with a selection among all of the grid's settings
+    const cells = gridCells(plan(undefined));
+    expect(finishedCells(join(dir, 'out'), cells)).toEqual([]);
     // once lr 0.5 has finished with the best dev score, the selection moves to it
     for (const cell of ['seed13', 'seed21']) subRun(join(dir, 'out', 'superglue-cb', 'k4', cell), 'lr5e-1', { f1_multiclass: 99 }, { f1_multiclass: 5, accuracy: 5 });
     const result = await runGrid(plan({ lr: [0.3, 0.4, 0.5] }));
     expect(result.selections.map((s) => s.setting)).toEqual(['lr5e-1', 'lr5e-1']);
+    expect(finishedCells(join(dir, 'out'), cells).map((c) => c.dir)).toEqual(['superglue-cb/k4/seed13', 'superglue-cb/k4/seed21']);
   });
 });
