@@ -1,7 +1,9 @@
 #!/bin/bash
 # A `dept fewshot` grid (tasks × k × seeds) spread over a Slurm job array: one array task per shard, every task
 # writing into one grid folder on a file system all nodes see. Array task i runs the cells whose grid index is
-# i modulo SHARDS; finished cells are skipped and an interrupted cell resumes from its checkpoint.
+# i modulo SHARDS; finished cells are skipped and an interrupted cell resumes from its checkpoint. With a search
+# (DEPT_RECIPE=recipes/paper/fewshot-superglue-search.yaml) the runs are the sub-runs, cells × settings of them:
+# task i runs the sub-runs whose index is i modulo SHARDS, and the task that finishes a cell's last one selects it.
 #
 #   cd dept-ts && mkdir -p logs                      # Slurm does not create the log folder (a task fails without it)
 #   DEPT_OUT=/shared/runs/fewshot-superglue sbatch examples/slurm/fewshot-array.sh

@@ -90,7 +90,7 @@ describe('flags of dept train', () => {
 
 describe('recipe files', () => {
   const cases: [string, string, string, string[]][] = [
-    ['an unknown top-level field', 'unknown.yaml', `${BASE()}epochs: 3\n`, ['unknown.yaml: unknown field "epochs"; allowed: name, description, model, data, tasks, k, seeds, sampler, bank, train, out']],
+    ['an unknown top-level field', 'unknown.yaml', `${BASE()}epochs: 3\n`, ['unknown.yaml: unknown field "epochs"; allowed: name, description, model, data, tasks, k, seeds, sampler, bank, train, search, out']],
     ['an unknown nested field', 'nested.yaml', `${BASE()}train: {learning_rate: 0.3}\n`, ['nested.yaml: train: unknown field "learning_rate"; allowed: num_virtual_tokens']],
     ['a wrong type', 'type.yaml', `${BASE().replace('k: [4]', 'k: "4"')}`, ['type.yaml: k: Invalid input: expected array, received string']],
     ['k = 0', 'k0.yaml', `${BASE().replace('k: [4]', 'k: [4, 0]')}`, ['k0.yaml: k.1: Too small: expected number to be >=1']],
@@ -111,6 +111,7 @@ describe('recipe files', () => {
     ['a Python object tag', 'python.yaml', `${BASE()}train: !!python/object/apply:os.system ["touch MARKER"]\n`, ['python.yaml: not valid YAML: Unresolved tag']],
     ['a JSON __proto__ key', 'proto.json', `{"__proto__": {"polluted": true}, "model": {"path": ${JSON.stringify(model)}}, "tasks": ["superglue-cb"]}`, ['proto.json: unknown field "__proto__"']],
     ['a recipe that is not there', 'missing.yaml', '', ['recipe file not found']],
+    ['a search in a dept train recipe', 'search.yaml', `${BASE()}search: {lr: [0.3, 0.4]}\n`, ['search.yaml: search: dept train runs one setting; run a search with dept fewshot']],
   ];
   for (const [name, file, text, expected] of cases) {
     it(name, async () => {
@@ -129,6 +130,16 @@ describe('flags of the other commands', () => {
     ['fewshot: a negative seed', ['fewshot', '--task', 'superglue-cb', '--model', 'm', '--k', '4', '--seeds', '1,-2'], ['--seeds is -2, expected at least 0']],
     ['fewshot: an unknown task among several', ['fewshot', '--task', 'superglue-cb,nosuch', '--model', 'm', '--k', '4', '--seeds', '1', '--out', 'x'], ['unknown task "nosuch"']],
     ['fewshot: a bad shard', ['fewshot', '--task', 'superglue-cb', '--model', 'm', '--k', '4', '--seeds', '1', '--shard', '3/2'], ['--shard "3/2": i must be below n']],
+    ['fewshot: --search without values', ['fewshot', '--task', 'superglue-cb', '--model', 'm', '--search', 'lr'], ['--search "lr": expected field=v1,v2 with a train field, e.g. --search lr=0.3,0.4']],
+    ['fewshot: --search with an empty list', ['fewshot', '--task', 'superglue-cb', '--model', 'm', '--search', 'lr='], ['--search "lr=": expected one or more values separated by commas']],
+    ['fewshot: --search through a path', ['fewshot', '--task', 'superglue-cb', '--model', 'm', '--search', '__proto__.x=1'], ['--search "__proto__.x=1": expected field=v1,v2 with a train field']],
+    ['fewshot: --search an unknown field', ['fewshot', '--task', 'superglue-cb', '--model', 'm', '--search', 'learning_rate=0.3,0.4'], ['command line: search.learning_rate: unknown train field "learning_rate"; a search runs over: num_virtual_tokens, r,']],
+    ['fewshot: --search a memory setting', ['fewshot', '--task', 'superglue-cb', '--model', 'm', '--search', 'micro_batch_size=1,2'], ['search.micro_batch_size: "micro_batch_size" bounds memory only and cannot be searched']],
+    ['fewshot: --search lr = 0', ['fewshot', '--task', 'superglue-cb', '--model', 'm', '--search', 'train.lr=0.3,0'], ['command line: search.lr.1: Too small: expected number to be >0']],
+    ['fewshot: --search a value twice', ['fewshot', '--task', 'superglue-cb', '--model', 'm', '--search', 'lora_lr=5e-3,0.005'], ['search.lora_lr.1: 0.005 is listed twice']],
+    ['fewshot: --search an unknown enum value', ['fewshot', '--task', 'superglue-cb', '--model', 'm', '--search', 'predict=score,guess'], ['search.predict.1: expected one of "generate", "score"']],
+    ['fewshot: --set search with a scalar', ['fewshot', '--task', 'superglue-cb', '--model', 'm', '--set', 'search.lr=0.3'], ['search.lr: Invalid input: expected array, received number']],
+    ['train: --set search', ['train', '--task', 'superglue-cb', '--model', 'm', '--set', 'search.lr=[0.3, 0.4]'], ['command line: search: dept train runs one setting']],
     ['data kshot: k = 0', ['data', 'kshot', '--task', 'rte', '--k', '0', '--data-dir', 'datasets/sample'], ['--k must be at least 1, got 0']],
     ['data kshot: an unknown sampler', ['data', 'kshot', '--task', 'rte', '--k', '4', '--sampler', 'random', '--data-dir', 'datasets/sample'], ['--sampler must be dept or balanced, got "random"']],
     ['data split: an unknown layout', ['data', 'split', '--task', 'rte', '--layout', 'csv', '--data-dir', 'datasets/sample'], ['--layout must be one of glue-tsv']],

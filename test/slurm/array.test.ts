@@ -3,7 +3,9 @@
  * examples/slurm/fewshot-array.sh as a 3-task array with an offset and a throttle (`--array=1-3%2`) over a 6-cell
  * grid of a random tiny model; one task is cancelled mid-cell with `scancel` and re-submitted alone
  * (`sbatch --array=2`), another is requeued mid-cell with `scontrol requeue`; then `dept report` of the grid folder
- * must equal the report of the same grid run by one process (all numbers are of random weights: not results).
+ * must equal the report of the same grid run by one process (all numbers are of random weights: not results). A
+ * grid with a hyper-parameter search runs as a 3-task array of sub-runs, and its selections and per-setting report
+ * equal one process's.
  * Skips, saying why, where Slurm cannot start (not installed, not root).
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -199,6 +201,52 @@ describeSlurm(unavailable ? `dept fewshot on a Slurm cluster (skipped: ${unavail
     expect(new Set(CELLS.map((cell) => bankBytes(join(one, cell)).toString('hex'))).size).toBe(CELLS.length);
   }, 300_000);
 
+  it('a searched grid: array tasks take sub-runs by index through the record, cells are selected, the report equals one process\'s', async (ctx) => {
+    if (!cluster) ctx.skip(`the Slurm cluster did not start: ${startError?.message}`);
+    const c = cluster as SlurmCluster;
+    const sOut = join(tmp, 'search-grid');
+    const sOne = join(tmp, 'search-one-process');
+    const sRecipe = join(tmp, 'search.yaml');
+    writeFileSync(sRecipe, [
+      'name: slurm-search',
+      `model: {path: ${JSON.stringify(join(tmp, 'search-model'))}, init: {preset: tiny-relu, seed: 5}}`,
+      `data: {dir: ${JSON.stringify(join(REPO_ROOT, 'datasets', 'sample'))}}`,
+      'tasks: [superglue-cb]',
+      'k: [4]',
+      'seeds: [1, 2]',
+      'train: {num_virtual_tokens: 4, r: 2, max_length: 32, max_steps: 4, eval_steps: 2, save_steps: 2, warmup_steps: 1, batch_size: 4, predict: score}',
+      'search: {lr: [0.3, 3], lora_lr: [0.01, 1]}',
+      '',
+    ].join('\n'));
+    // 2 cells × 4 settings = 8 sub-runs; --array=0-2 is 3 shards: task i runs sub-runs i, i + 3, i + 6 (written out here)
+    const settings = ['lr3e-1_loralr1e-2', 'lr3e-1_loralr1', 'lr3_loralr1e-2', 'lr3_loralr1'];
+    const subRuns = [1, 2].flatMap((seed) => settings.map((id) => `seed=${seed} ${id}`));
+    const job = c.sbatch(['--array=0-2', '--cpus-per-task=1', '--mem=200', SCRIPT], { cwd: tmp, env: { ...submitEnv, DEPT_RECIPE: sRecipe, DEPT_OUT: sOut } });
+    jobs.push(job);
+    const one = await deptAsync(['fewshot', sRecipe, '--out', sOne]);
+    expect(one.status, one.stderr).toBe(0);
+    await c.waitGone(job, 240_000);
+    expect(JSON.parse(readFileSync(join(sOut, '.shards', 'slurm-array.json'), 'utf8'))).toMatchObject({ count: 3, first: 0, step: 1, array_job_id: job });
+    for (const task of [0, 1, 2]) {
+      const log = logOf(job, task);
+      expect(log).toContain(`shard ${task}/3: Slurm array job ${job} task ${task};`);
+      expect(log).toContain(`grid: 2 cells × 4 settings = 8 sub-runs; shard ${task}/3 runs ${task < 2 ? 3 : 2}`);
+      const ran = [...log.matchAll(/superglue-cb k=4 (seed=\d+ \S+): done/g)].map((m) => m[1]);
+      expect(ran).toEqual(subRuns.filter((_, i) => i % 3 === task));
+      expect(log).not.toContain('dept: error');
+    }
+    for (const cell of ['seed1', 'seed2']) {
+      const a = JSON.parse(readFileSync(join(sOne, 'superglue-cb', 'k4', cell, 'results.json'), 'utf8')) as { search: { selected: string }; test: unknown };
+      const b = JSON.parse(readFileSync(join(sOut, 'superglue-cb', 'k4', cell, 'results.json'), 'utf8')) as { search: { selected: string }; test: unknown };
+      expect({ selected: b.search.selected, test: b.test }, cell).toEqual({ selected: a.search.selected, test: a.test });
+    }
+    const report = dept(['report', sOut]);
+    expect(report.status, report.stderr).toBe(0);
+    const perSetting = (dir: string) => (JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as { search: { per_setting: unknown } }).search.per_setting;
+    expect(perSetting(sOut)).toEqual(perSetting(sOne));
+    expect(stableReport(sOut).md).toEqual(stableReport(sOne).md);
+  }, 420_000);
+
   it('stops the cluster and leaves no process and no folder behind', async (ctx) => {
     if (!cluster) ctx.skip(`the Slurm cluster did not start: ${startError?.message}`);
     const dir = (cluster as SlurmCluster).dir;
@@ -207,7 +255,7 @@ describeSlurm(unavailable ? `dept fewshot on a Slurm cluster (skipped: ${unavail
     expect(clusterProcesses(dir)).toEqual([]);
     expect(existsSync(dir)).toBe(false);
     // one log per array task (a requeued task appends to its own), in the folder the job script names
-    const expected = [`${jobs[0]}_1`, `${jobs[0]}_2`, `${jobs[0]}_3`, `${jobs[1]}_2`, `${jobs[2]}_0`, `${jobs[2]}_1`];
+    const expected = [`${jobs[0]}_1`, `${jobs[0]}_2`, `${jobs[0]}_3`, `${jobs[1]}_2`, `${jobs[2]}_0`, `${jobs[2]}_1`, `${jobs[3]}_0`, `${jobs[3]}_1`, `${jobs[3]}_2`];
     expect(readdirSync(join(tmp, 'logs')).sort()).toEqual(expected.map((id) => `dept-fewshot-${id}.log`).sort());
   }, 60_000);
 });

@@ -40,6 +40,38 @@ export const TrainSchema = z.strictObject({
   max_target_length: nonNegativeInt.default(DEFAULT_TRAIN_CONFIG.max_target_length),
 });
 
+/** `train` fields a search may not vary: the seed comes from `seeds`, and memory settings may change on a resume. */
+const NOT_SEARCHED = new Set(['micro_batch_size', 'eval_batch_size']);
+
+/**
+ * A hyper-parameter search: `train` field → its values (recipe order: the first field varies slowest; ties go to the
+ * first setting). Each value is checked as the `train` field itself.
+ */
+export const SearchSchema = z.record(z.string(), z.array(z.union([z.number(), z.string(), z.boolean()])).min(1, 'expected a list of at least one value'))
+  .superRefine((space, ctx) => {
+    const shape = TrainSchema.shape as Record<string, z.ZodType>;
+    for (const [field, values] of Object.entries(space)) {
+      if (!(field in shape)) {
+        ctx.addIssue({ code: 'custom', path: [field], message: `unknown train field "${field}"; a search runs over: ${Object.keys(shape).filter((k) => !NOT_SEARCHED.has(k)).join(', ')}` });
+        continue;
+      }
+      if (NOT_SEARCHED.has(field)) {
+        ctx.addIssue({ code: 'custom', path: [field], message: `"${field}" bounds memory only and cannot be searched` });
+        continue;
+      }
+      const inner = unwrap(shape[field] as z.ZodType);
+      values.forEach((value, i) => {
+        const checked = inner.safeParse(value);
+        if (!checked.success) {
+          const issue = checked.error.issues[0] as z.core.$ZodIssue;
+          const message = issue.code === 'invalid_value' && 'values' in issue ? `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}` : issue.message;
+          ctx.addIssue({ code: 'custom', path: [field, i], message });
+        }
+        if (values.indexOf(value) !== i) ctx.addIssue({ code: 'custom', path: [field, i], message: `${JSON.stringify(value)} is listed twice` });
+      });
+    }
+  });
+
 /** Where the frozen model comes from: an existing HF folder, or a random one made on first use. */
 export const ModelSchema = z.strictObject({
   path: z.string().min(1).describe('Hugging Face T5 folder (config.json, model.safetensors, tokenizer.json)'),
@@ -78,6 +110,8 @@ export const RecipeSchema = z.strictObject({
   sampler: z.enum(['dept', 'balanced']).default('dept'),
   bank: BankSourceSchema.optional(),
   train: TrainSchema.default(TrainSchema.parse({})),
+  /** Search these train fields in every cell (`dept fewshot` only): a sub-run per setting, the best on dev kept. */
+  search: SearchSchema.optional(),
   out: z.string().min(1).optional(),
 });
 
@@ -199,5 +233,32 @@ export function applySets(target: Record<string, unknown>, sets: readonly string
       value = text;
     }
     setPath(target, key, value === null && text.trim() !== 'null' && text.trim() !== '~' ? text : value);
+  }
+}
+
+/**
+ * Applies `--search field=v1,v2` (repeatable): sets `search.<field>` to the listed values, each read as a YAML
+ * scalar (`0.3`, `5e-3`, `true`), or a YAML flow list when it starts with `[` (values holding commas). `train.` in
+ * front of the field is optional.
+ *
+ * @example
+ * applySearches(recipe, ['lr=0.3,0.4', 'train.lora_lr=5e-3,5e-4']); // recipe.search = { lr: [0.3, 0.4], lora_lr: [0.005, 0.0005] }
+ */
+export function applySearches(target: Record<string, unknown>, entries: readonly string[]): void {
+  for (const entry of entries) {
+    const eq = entry.indexOf('=');
+    const field = eq > 0 ? entry.slice(0, eq).trim().replace(/^train\./, '') : '';
+    if (!/^[a-z][a-z0-9_]*$/.test(field)) throw new DeptError(`--search "${entry}": expected field=v1,v2 with a train field, e.g. --search lr=0.3,0.4`);
+    const text = entry.slice(eq + 1).trim();
+    let values: unknown;
+    try {
+      values = text.startsWith('[') ? plainYaml(text) : text.split(',').map((part) => plainYaml(part.trim()));
+    } catch (error) {
+      throw new DeptError(`--search "${entry}": not a list of values (${(error instanceof Error ? error.message : String(error)).split('\n')[0]})`);
+    }
+    if (!Array.isArray(values) || values.length === 0 || values.some((v) => v === null || v === undefined)) {
+      throw new DeptError(`--search "${entry}": expected one or more values separated by commas, e.g. --search ${field}=0.3,0.4`);
+    }
+    setPath(target, `search.${field}`, values);
   }
 }

@@ -3,6 +3,10 @@
  * arquero table, mean ± sample standard deviation (n − 1) over seeds per task × k × metric, and the files
  * `results.json`, `results.csv`, `report.md`, `report.svg` and `report.png` (written atomically).
  *
+ * A grid with a search (`search.ts`) reports each cell's selected sub-run (chosen from the sub-runs' own files, so a
+ * selection made before the search grew is never shown), and beside it every setting: mean ± std of its dev score
+ * (the selection metric) and test headline metric, and how often it won (`search.csv`, `search.svg`, `search.png`).
+ *
  * Numbers are the cells' test metrics as the trainer wrote them (×100). The headline metric of a task is the one
  * DePT's tables report (DEPT.md §3.1–3.2): Pearson for STS-B, Matthews correlation for CoLA, F1 for MultiRC
  * (F1a in the official flavour), ReCoRD and the MRQA tasks, accuracy for everything else (MRPC, QQP and CB included).
@@ -15,9 +19,10 @@ import * as vl from 'vega-lite';
 import * as vega from 'vega';
 import { Resvg } from '@resvg/resvg-js';
 import { DeptError, isDir, readJsonFile, writeFileAtomic, writeJsonAtomic } from '@dept/core';
-import { metricSpecFor } from '@dept/tasks';
+import { metricSpecFor, selectionMetric } from '@dept/tasks';
 import type { TrainResults } from '@dept/train';
-import { REPORT_FILES, claimGridFolder, readGridFile } from './grid.ts';
+import { REPORT_FILES, claimGridFolder, gridSearchSettings, readGridFile, type GridFile } from './grid-folder.ts';
+import { selectCell, selectSetting, type SearchSetting } from './search.ts';
 
 /** One finished cell, as `results.json` lists it. */
 export interface CellResult {
@@ -28,6 +33,57 @@ export interface CellResult {
   metrics: Record<string, number>;
   selected_step: number;
   wall_seconds: number;
+  /** With a search: the id of the sub-run selected on dev. */
+  setting?: string;
+}
+
+/** One finished sub-run of a searched grid. */
+export interface SearchRunRow {
+  task: string;
+  k: number;
+  seed: number;
+  setting: string;
+  /** The dev score compared (the task's selection metric of the sub-run's best-on-dev checkpoint); null when not finite. */
+  dev: number | null;
+  /** True when the cell is complete and this sub-run was selected, false when another was, null while the cell is incomplete. */
+  selected: boolean | null;
+  /** Test metrics (×100). */
+  metrics: Record<string, number>;
+  selected_step: number;
+  wall_seconds: number;
+  backend: string;
+  random_weights: boolean;
+}
+
+/** One setting of a search over the seeds of one task × k. */
+export interface SettingSummaryRow {
+  task: string;
+  k: number;
+  setting: string;
+  /** Mean ± sample std of the dev score (selection metric) over the finished sub-runs; null when none. */
+  dev: { metric: string; mean: number; std: number | null; n: number } | null;
+  /** Mean ± sample std of the test headline metric over the finished sub-runs; null when none. */
+  test: { metric: string; mean: number; std: number | null; n: number } | null;
+  /** Complete cells of this task × k in which this setting was selected. */
+  won: number;
+  /** Complete cells of this task × k. */
+  cells: number;
+}
+
+/** The search part of a report. */
+export interface SearchReport {
+  /** The searched `train` fields, in recipe order. */
+  fields: string[];
+  settings: SearchSetting[];
+  /** Whether `r` came from the parameter budget (num_virtual_tokens searched without r). */
+  r_from_budget: boolean;
+  /** The dev metric each task's selection compared. */
+  selection_metric: Record<string, string>;
+  per_setting: SettingSummaryRow[];
+  /** Every finished sub-run. */
+  runs: SearchRunRow[];
+  /** Sub-runs listed by `grid.json` (cells × settings). */
+  expected_runs: number;
 }
 
 /** Mean ± sample standard deviation over the seeds of one task × k × metric. */
@@ -58,6 +114,8 @@ export interface GridReport {
   std: 'sample standard deviation (n - 1) over seeds';
   /** Cells listed in `grid.json` (null without one), to show an unfinished grid. */
   expected_cells: number | null;
+  /** With a search: every setting and sub-run (absent without one). */
+  search?: SearchReport;
 }
 
 /** Paths of the report files. */
@@ -67,6 +125,10 @@ export interface ReportPaths {
   markdown: string;
   svg: string;
   png: string;
+  /** With a search: one row per finished sub-run, and the chart of dev score per setting. */
+  search_csv?: string;
+  search_svg?: string;
+  search_png?: string;
 }
 
 /** What {@link writeReport} wrote. */
@@ -94,8 +156,51 @@ const STD_NOTE = 'sample standard deviation (n - 1) over seeds' as const;
 export function collectResults(runDir: string): ColumnTable {
   if (!isDir(runDir)) throw new DeptError(`${runDir}: not a folder (expected a grid folder holding <task>/k<k>/seed<seed>/results.json)`);
   const grid = readGridFile(runDir);
+  const settings = gridSearchSettings(grid);
   const taskOrder = new Map<string, number>();
   for (const c of grid?.cells ?? []) if (!taskOrder.has(c.task)) taskOrder.set(c.task, taskOrder.size);
+  const rows = grid && settings ? selectedCellRows(runDir, grid, settings) : cellRows(runDir);
+  const rank = (task: string) => taskOrder.get(task) ?? Number.MAX_SAFE_INTEGER;
+  rows.sort((a, b) => rank(a.task as string) - rank(b.task as string)
+    || (a.task as string).localeCompare(b.task as string)
+    || (a.k as number) - (b.k as number)
+    || (a.seed as number) - (b.seed as number));
+  if (rows.length === 0) {
+    return aq.table({ task: [], k: [], seed: [], selected_step: [], selection_metric: [], wall_seconds: [], backend: [], random_weights: [], model: [], flavour: [], metrics: [] });
+  }
+  return aq.from(rows);
+}
+
+/** A run's `results.json`, refused in one line when it holds no test metrics. */
+function readRunResults(path: string): TrainResults {
+  const results = readJsonFile<TrainResults>(path, 'the results of a cell');
+  if (typeof results !== 'object' || results === null || typeof results.test !== 'object' || results.test === null) {
+    throw new DeptError(`${path}: no "test" metrics (expected the results.json of a finished run)`);
+  }
+  return results;
+}
+
+/** One row of {@link collectResults}: a cell's results, with the model and flavour from its run folder's resolved config. */
+function cellRow(cell: { task: string; k: number; seed: number }, runFolder: string, results: TrainResults): Record<string, unknown> {
+  const resolvedPath = join(runFolder, 'config.resolved.json');
+  const resolved = existsSync(resolvedPath) ? readJsonFile<Record<string, unknown>>(resolvedPath, 'the resolved config') : {};
+  return {
+    task: cell.task,
+    k: cell.k,
+    seed: cell.seed,
+    selected_step: results.selected_step,
+    selection_metric: results.selection_metric,
+    wall_seconds: results.wall_seconds,
+    backend: results.backend,
+    random_weights: Boolean(results.random_weights),
+    model: typeof resolved.model === 'string' ? resolved.model : null,
+    flavour: resolved.flavour === 'official' ? 'official' : 'dept',
+    metrics: { ...results.test },
+  };
+}
+
+/** The finished cells of a grid folder without a search: every `<task>/k<k>/seed<s>/results.json` under it. */
+function cellRows(runDir: string): Record<string, unknown>[] {
   const rows: Record<string, unknown>[] = [];
   for (const task of readdirSync(runDir).sort()) {
     if (task.startsWith('.') || !isDir(join(runDir, task))) continue;
@@ -106,37 +211,100 @@ export function collectResults(runDir: string): ColumnTable {
         const sm = /^seed(\d+)$/.exec(seedDir);
         const dir = join(runDir, task, kDir, seedDir);
         if (!sm || !existsSync(join(dir, 'results.json'))) continue;
-        const results = readJsonFile<TrainResults>(join(dir, 'results.json'), 'the results of a cell');
-        if (typeof results !== 'object' || results === null || typeof results.test !== 'object' || results.test === null) {
-          throw new DeptError(`${join(dir, 'results.json')}: no "test" metrics (expected the results.json of a finished run)`);
-        }
-        const resolvedPath = join(dir, 'config.resolved.json');
-        const resolved = existsSync(resolvedPath) ? readJsonFile<Record<string, unknown>>(resolvedPath, 'the resolved config') : {};
-        rows.push({
-          task,
-          k: Number(km[1]),
-          seed: Number(sm[1]),
-          selected_step: results.selected_step,
-          selection_metric: results.selection_metric,
-          wall_seconds: results.wall_seconds,
-          backend: results.backend,
-          random_weights: Boolean(results.random_weights),
-          model: typeof resolved.model === 'string' ? resolved.model : null,
-          flavour: resolved.flavour === 'official' ? 'official' : 'dept',
-          metrics: { ...results.test },
+        rows.push(cellRow({ task, k: Number(km[1]), seed: Number(sm[1]) }, dir, readRunResults(join(dir, 'results.json'))));
+      }
+    }
+  }
+  return rows;
+}
+
+function gridFlavour(grid: GridFile): 'dept' | 'official' {
+  return grid.settings.flavour === 'official' ? 'official' : 'dept';
+}
+
+/** The complete cells of a searched grid, each as its selected sub-run (chosen here from the sub-runs' own files). */
+function selectedCellRows(runDir: string, grid: GridFile, settings: readonly SearchSetting[]): Record<string, unknown>[] {
+  const rows: Record<string, unknown>[] = [];
+  for (const cell of grid.cells) {
+    const chosen = selectSetting(join(runDir, cell.dir), settings, selectionMetric(cell.task, gridFlavour(grid)));
+    if (!chosen) continue;
+    rows.push({ ...cellRow(cell, join(runDir, cell.dir, chosen.search.selected), chosen), setting: chosen.search.selected });
+  }
+  return rows;
+}
+
+/**
+ * Every finished sub-run of a searched grid folder, in grid order, with its dev score (the task's selection
+ * metric) and whether its cell selected it; empty for a grid without a search.
+ *
+ * @example
+ * collectSearchRuns('runs/fs').filter((r) => r.selected).length; // the complete cells
+ */
+export function collectSearchRuns(runDir: string): SearchRunRow[] {
+  const grid = readGridFile(runDir);
+  const settings = gridSearchSettings(grid);
+  if (!grid || !settings) return [];
+  const rows: SearchRunRow[] = [];
+  for (const cell of grid.cells) {
+    const metric = selectionMetric(cell.task, gridFlavour(grid));
+    const chosen = selectSetting(join(runDir, cell.dir), settings, metric);
+    for (const setting of settings) {
+      const path = join(runDir, cell.dir, setting.id, 'results.json');
+      if (!existsSync(path)) continue;
+      const results = readRunResults(path);
+      const dev = results.dev?.[metric];
+      rows.push({
+        task: cell.task, k: cell.k, seed: cell.seed, setting: setting.id,
+        dev: typeof dev === 'number' && Number.isFinite(dev) ? dev : null,
+        selected: chosen ? chosen.search.selected === setting.id : null,
+        metrics: { ...results.test }, selected_step: results.selected_step, wall_seconds: results.wall_seconds,
+        backend: results.backend, random_weights: Boolean(results.random_weights),
+      });
+    }
+  }
+  return rows;
+}
+
+function meanStd(values: readonly number[]): { mean: number; std: number | null; n: number } {
+  const n = values.length;
+  const mean = values.reduce((a, b) => a + b, 0) / n;
+  const std = n >= 2 ? Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : null;
+  return { mean, std, n };
+}
+
+/**
+ * Per task × k × setting: mean ± sample std (n − 1) over seeds of the dev score and of the test headline metric,
+ * and in how many complete cells the setting won; in the order of the runs' tasks, then k, then the settings.
+ *
+ * @example
+ * summarizeSearch(collectSearchRuns('runs/fs'), settings, { rte: 'accuracy' }, { rte: 'accuracy' });
+ */
+export function summarizeSearch(
+  runs: readonly SearchRunRow[], settings: readonly SearchSetting[], headline: Readonly<Record<string, string>>, selection: Readonly<Record<string, string>>,
+): SettingSummaryRow[] {
+  const out: SettingSummaryRow[] = [];
+  const tasks = [...new Set(runs.map((r) => r.task))];
+  for (const task of tasks) {
+    const ks = [...new Set(runs.filter((r) => r.task === task).map((r) => r.k))].sort((a, b) => a - b);
+    for (const k of ks) {
+      const here = runs.filter((r) => r.task === task && r.k === k);
+      const cells = new Set(here.filter((r) => r.selected !== null).map((r) => r.seed)).size;
+      for (const setting of settings) {
+        const group = here.filter((r) => r.setting === setting.id);
+        const dev = group.map((r) => r.dev).filter((v): v is number => v !== null);
+        const metric = headline[task];
+        const test = metric === undefined ? [] : group.map((r) => r.metrics[metric]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+        out.push({
+          task, k, setting: setting.id,
+          dev: dev.length ? { metric: selection[task] as string, ...meanStd(dev) } : null,
+          test: test.length && metric !== undefined ? { metric, ...meanStd(test) } : null,
+          won: group.filter((r) => r.selected === true).length,
+          cells,
         });
       }
     }
   }
-  const rank = (task: string) => taskOrder.get(task) ?? Number.MAX_SAFE_INTEGER;
-  rows.sort((a, b) => rank(a.task as string) - rank(b.task as string)
-    || (a.task as string).localeCompare(b.task as string)
-    || (a.k as number) - (b.k as number)
-    || (a.seed as number) - (b.seed as number));
-  if (rows.length === 0) {
-    return aq.table({ task: [], k: [], seed: [], selected_step: [], selection_metric: [], wall_seconds: [], backend: [], random_weights: [], model: [], flavour: [], metrics: [] });
-  }
-  return aq.from(rows);
+  return out;
 }
 
 /**
@@ -205,27 +373,47 @@ function distinct(values: readonly unknown[]): string {
 export function buildReport(runDir: string): GridReport {
   const table = collectResults(runDir);
   const rows = table.objects() as (CellResult & { backend: string; random_weights: boolean; model: string | null; flavour: string })[];
-  if (rows.length === 0) {
-    throw new DeptError(`${runDir}: no finished cells to report (expected <task>/k<k>/seed<seed>/results.json under it)`);
+  const grid = readGridFile(runDir);
+  const settings = gridSearchSettings(grid);
+  const runs = settings ? collectSearchRuns(runDir) : [];
+  if (rows.length === 0 && runs.length === 0) {
+    throw new DeptError(`${runDir}: no finished cells to report (expected <task>/k<k>/seed<seed>/results.json under it${settings ? ', or a finished sub-run <task>/k<k>/seed<seed>/<setting>/results.json' : ''})`);
   }
   const summary = summarizeResults(table);
   const headline: Record<string, string> = {};
-  for (const task of [...new Set(rows.map((r) => r.task))]) {
-    const available = [...new Set(rows.filter((r) => r.task === task).flatMap((r) => Object.keys(r.metrics)))];
-    const official = rows.some((r) => r.task === task && r.flavour === 'official');
+  const metricsOf = [...rows, ...runs];
+  for (const task of [...new Set(metricsOf.map((r) => r.task))]) {
+    const available = [...new Set(metricsOf.filter((r) => r.task === task).flatMap((r) => Object.keys(r.metrics)))];
+    const official = grid ? gridFlavour(grid) === 'official' : rows.some((r) => r.task === task && r.flavour === 'official');
     headline[task] = official && available.includes('f1_a') && !available.includes('f1') ? 'f1_a' : headlineMetric(task, available);
   }
-  const grid = readGridFile(runDir);
+  let search: SearchReport | undefined;
+  if (grid && settings) {
+    const selection = Object.fromEntries(Object.keys(headline).map((task) => [task, selectionMetric(task, gridFlavour(grid))]));
+    search = {
+      fields: [...new Set(settings.flatMap((s) => Object.keys(s.values)))],
+      settings,
+      r_from_budget: Boolean(grid.search?.r_from_budget),
+      selection_metric: selection,
+      per_setting: summarizeSearch(runs, settings, headline, selection),
+      runs,
+      expected_runs: grid.cells.length * settings.length,
+    };
+  }
   return {
     name: grid?.name ?? null,
-    cells: rows.map((r) => ({ task: r.task, k: r.k, seed: r.seed, metrics: r.metrics, selected_step: r.selected_step, wall_seconds: r.wall_seconds })),
+    cells: rows.map((r) => ({
+      task: r.task, k: r.k, seed: r.seed, metrics: r.metrics, selected_step: r.selected_step, wall_seconds: r.wall_seconds,
+      ...(r.setting !== undefined ? { setting: r.setting } : {}),
+    })),
     summary,
     headline,
     model: distinct(rows.map((r) => r.model)) || (typeof grid?.settings.model === 'string' ? grid.settings.model : ''),
-    backend: distinct(rows.map((r) => r.backend)),
-    random_weights: rows.some((r) => r.random_weights),
+    backend: distinct([...rows, ...runs].map((r) => r.backend)),
+    random_weights: rows.some((r) => r.random_weights) || runs.some((r) => r.random_weights),
     std: STD_NOTE,
     expected_cells: grid ? grid.cells.length : null,
+    ...(search ? { search } : {}),
   };
 }
 
@@ -243,10 +431,31 @@ function csvField(value: unknown): string {
  */
 export function reportCsv(report: GridReport): string {
   const metrics = [...new Set(report.cells.flatMap((c) => Object.keys(c.metrics)))];
-  const header = ['task', 'k', 'seed', 'selected_step', 'wall_seconds', ...metrics];
+  const searched = report.search !== undefined;
+  const header = ['task', 'k', 'seed', ...(searched ? ['setting'] : []), 'selected_step', 'wall_seconds', ...metrics];
   const lines = [header.join(',')];
   for (const c of report.cells) {
-    lines.push([c.task, c.k, c.seed, c.selected_step, c.wall_seconds, ...metrics.map((m) => c.metrics[m])].map(csvField).join(','));
+    lines.push([c.task, c.k, c.seed, ...(searched ? [c.setting] : []), c.selected_step, c.wall_seconds, ...metrics.map((m) => c.metrics[m])].map(csvField).join(','));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * `search.csv`: one row per finished sub-run of a searched grid (task, k, seed, setting, whether its cell selected it
+ * — empty while the cell is incomplete —, the dev metric and score, selected step, wall seconds, every test metric).
+ *
+ * @example
+ * searchCsv(buildReport('runs/fs')).split('\n')[0]; // 'task,k,seed,setting,selected,dev_metric,dev,selected_step,wall_seconds,…'
+ */
+export function searchCsv(report: GridReport): string {
+  const runs = report.search?.runs ?? [];
+  const metrics = [...new Set(runs.flatMap((r) => Object.keys(r.metrics)))];
+  const lines = [['task', 'k', 'seed', 'setting', 'selected', 'dev_metric', 'dev', 'selected_step', 'wall_seconds', ...metrics].join(',')];
+  for (const r of runs) {
+    lines.push([
+      r.task, r.k, r.seed, r.setting, r.selected === null ? '' : r.selected, report.search?.selection_metric[r.task], r.dev,
+      r.selected_step, r.wall_seconds, ...metrics.map((m) => r.metrics[m]),
+    ].map(csvField).join(','));
   }
   return `${lines.join('\n')}\n`;
 }
@@ -289,7 +498,8 @@ export function markdownText(text: string): string {
  * const { markdown, table } = reportMarkdown(buildReport('runs/quickstart'));
  */
 export function reportMarkdown(report: GridReport): { markdown: string; table: string } {
-  const ks = [...new Set(report.summary.map((s) => s.k))].sort((a, b) => a - b);
+  const search = report.search;
+  const ks = [...new Set([...report.summary, ...(search?.per_setting ?? [])].map((s) => s.k))].sort((a, b) => a - b);
   const tasks = Object.keys(report.headline);
   const find = (task: string, k: number, metric: string) => report.summary.find((s) => s.task === task && s.k === k && s.metric === metric);
   const seeds = [...new Set(report.cells.map((c) => c.seed))].sort((a, b) => a - b);
@@ -300,6 +510,9 @@ export function reportMarkdown(report: GridReport): { markdown: string; table: s
     main.push('> **RANDOM WEIGHTS — not a result.** At least one cell ran on a model with random weights: these numbers only show that the pipeline runs.', '');
   }
   main.push(`Test metric (×100) of each task's headline metric: mean ± ${STD_NOTE} (n seeds: ${seeds.join(', ')}; a single seed shows "(n=1)").`, '');
+  if (search) {
+    main.push(`Each cell is its sub-run selected on dev among ${search.settings.length} settings (search over ${search.fields.join(', ')}): the highest dev score by the task's selection metric, ties to the first in recipe order; test metrics take no part. Per setting: "Search" in report.md.`, '');
+  }
   main.push(`| task (metric) | ${ks.map((k) => `k=${k}`).join(' | ')} |`);
   main.push(`|---|${ks.map(() => '---:').join('|')}|`);
   for (const task of tasks) {
@@ -313,13 +526,36 @@ export function reportMarkdown(report: GridReport): { markdown: string; table: s
   const detail: string[] = ['', '## All metrics', '', `mean and std (${STD_NOTE}) of every test metric, n = seeds with a finished run.`, ''];
   detail.push('| task | k | metric | mean | std | n |', '|---|---:|---|---:|---:|---:|');
   for (const s of report.summary) detail.push(`| ${md(s.task)} | ${s.k} | ${md(s.metric)} | ${s.mean.toFixed(2)} | ${s.std === null ? '–' : s.std.toFixed(2)} | ${s.n} |`);
+  if (search) detail.push(...searchMarkdown(report, search));
   detail.push('', '## Run', '');
   const finished = report.cells.length;
   detail.push(`- cells: ${finished} finished${report.expected_cells !== null ? ` of ${report.expected_cells} in grid.json${finished < report.expected_cells ? ' (incomplete: the summary covers the finished cells only)' : ''}` : ''}`);
+  if (search) detail.push(`- sub-runs: ${search.runs.length} finished of ${search.expected_runs} (${search.settings.length} settings per cell)`);
   detail.push(`- model: ${md(report.model || 'unknown')}${report.random_weights ? ' (random weights)' : ''}`);
   detail.push(`- backend: ${md(report.backend || 'unknown')}`);
-  detail.push(`- total training wall time: ${report.cells.reduce((a, c) => a + (Number(c.wall_seconds) || 0), 0).toFixed(1)} s`);
+  const walls = search ? search.runs : report.cells;
+  detail.push(`- total training wall time: ${walls.reduce((a, c) => a + (Number(c.wall_seconds) || 0), 0).toFixed(1)} s${search ? ' (all sub-runs)' : ''}`);
   return { markdown: `${table}${detail.join('\n')}\n`, table };
+}
+
+/** The "Search" section of `report.md`: every setting per task × k, with its dev and test scores and how often it won. */
+function searchMarkdown(report: GridReport, search: SearchReport): string[] {
+  const lines = ['', '## Search', ''];
+  if (report.random_weights) lines.push('> **RANDOM WEIGHTS — not a result.**', '');
+  lines.push(
+    `Settings (${search.settings.length}, recipe order): ${search.settings.map((s) => `\`${s.id}\` (${Object.entries(s.values).map(([k, v]) => `${k} ${v}`).join(', ')})`).join('; ')}.`,
+    ...(search.r_from_budget ? ['', 'r of each setting comes from the parameter budget of the recipe\'s own m, r and s (m·d + r·(s + d), rounded down); each sub-run\'s config.resolved.json records it.'] : []),
+    '',
+    `Per setting: mean ± ${STD_NOTE} of the dev score (each task's selection metric, the sub-run's best-on-dev checkpoint) and of the test headline metric, over the finished sub-runs; "won": in how many complete cells (seeds) of that task and k it was selected.`,
+    '',
+    '| task | k | setting | dev (metric) | test (metric) | won |',
+    '|---|---:|---|---:|---:|---:|',
+  );
+  const cell = (v: SettingSummaryRow['dev']) => (v ? `${formatMeanStd(v, 1)} (${v.metric})` : '–');
+  for (const row of search.per_setting) {
+    lines.push(`| ${row.task} | ${row.k} | ${row.setting} | ${cell(row.dev)} | ${cell(row.test)} | ${row.won}/${row.cells} |`);
+  }
+  return lines;
 }
 
 /**
@@ -376,6 +612,58 @@ export function reportChartSpec(report: GridReport): vl.TopLevelSpec {
 }
 
 /**
+ * The search chart as a Vega-Lite spec: per task (one panel each), the dev score (selection metric) of every
+ * setting, mean over seeds with ± std error bars, one colour per k. Throws for a report without a search.
+ *
+ * @example
+ * const { svg } = await renderChart(searchChartSpec(buildReport('runs/fs')));
+ */
+export function searchChartSpec(report: GridReport): vl.TopLevelSpec {
+  const search = report.search;
+  if (!search) throw new DeptError('searchChartSpec: the report has no search');
+  const panel = (task: string) => `${task} (dev ${search.selection_metric[task] ?? ''})`;
+  const values = search.per_setting.filter((r) => r.dev !== null).map((r) => {
+    const dev = r.dev as NonNullable<SettingSummaryRow['dev']>;
+    return { panel: panel(r.task), setting: r.setting, k: `k=${r.k}`, mean: dev.mean, lo: dev.mean - (dev.std ?? 0), hi: dev.mean + (dev.std ?? 0), n: dev.n, won: `${r.won}/${r.cells}` };
+  });
+  const ks = [...new Set(search.per_setting.map((r) => r.k))].sort((a, b) => a - b).map((k) => `k=${k}`);
+  const x = { field: 'setting', type: 'nominal' as const, title: 'setting', sort: search.settings.map((s) => s.id), axis: { labelAngle: -35 } };
+  const xOffset = { field: 'k', type: 'nominal' as const, sort: ks };
+  const color = { field: 'k', type: 'nominal' as const, title: 'k', sort: ks };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: {
+      text: `Search${report.name ? `: ${report.name}` : ''}${report.random_weights ? ' — RANDOM WEIGHTS — not a result' : ''}`,
+      subtitle: `dev score (×100, each task's selection metric) per setting; mean ± ${STD_NOTE}`,
+    },
+    config: { font: 'DejaVu Sans', view: { stroke: '#ccc' } },
+    background: 'white',
+    data: { values },
+    facet: { field: 'panel', type: 'nominal', title: null, sort: Object.keys(search.selection_metric).map(panel) },
+    columns: 3,
+    spec: {
+      width: Math.max(200, search.settings.length * ks.length * 16),
+      height: 160,
+      layer: [
+        {
+          mark: { type: 'rule' },
+          encoding: { x, xOffset, color, y: { field: 'lo', type: 'quantitative', title: 'dev score (×100)', scale: { zero: true, padding: 16 } }, y2: { field: 'hi' } },
+        },
+        {
+          mark: { type: 'point', filled: true, size: 50 },
+          encoding: {
+            x, xOffset, color,
+            y: { field: 'mean', type: 'quantitative' },
+            tooltip: [{ field: 'setting' }, { field: 'k' }, { field: 'mean', format: '.2f' }, { field: 'n' }, { field: 'won' }],
+          },
+        },
+      ],
+    },
+    resolve: { scale: { y: 'independent' } },
+  } as vl.TopLevelSpec;
+}
+
+/**
  * The chart as SVG (Vega-Lite → Vega view with renderer "none" → `toSVG`) and PNG (resvg, DejaVu Sans).
  *
  * @example
@@ -399,14 +687,16 @@ export async function renderChart(spec: vl.TopLevelSpec): Promise<{ svg: string;
 
 /**
  * Writes `results.json`, `results.csv`, `report.md`, `report.svg` and `report.png` into the grid folder
- * (atomically) from its finished cells. Files of those names that dept did not write (not in the folder's
- * `.dept.json`) are refused, not replaced.
+ * (atomically) from its finished cells; with a search, first the selection of every cell whose sub-runs are all
+ * finished, then also `search.csv`, `search.svg` and `search.png`. Files of those names that dept did not write
+ * (not in the folder's `.dept.json`) are refused, not replaced.
  *
  * @example
  * const { table, paths } = await writeReport('runs/quickstart');
  * process.stdout.write(table);
  */
 export async function writeReport(runDir: string): Promise<WrittenReport> {
+  completeSelections(runDir);
   const report = buildReport(runDir);
   // Report files replace only report files dept wrote: a folder's own results.json or report.md is refused.
   claimGridFolder(runDir, REPORT_FILES);
@@ -424,5 +714,23 @@ export async function writeReport(runDir: string): Promise<WrittenReport> {
   writeFileAtomic(paths.markdown, markdown);
   writeFileAtomic(paths.svg, svg);
   writeFileAtomic(paths.png, png);
+  if (report.search) {
+    const chart = await renderChart(searchChartSpec(report));
+    paths.search_csv = join(runDir, 'search.csv');
+    paths.search_svg = join(runDir, 'search.svg');
+    paths.search_png = join(runDir, 'search.png');
+    writeFileAtomic(paths.search_csv, searchCsv(report));
+    writeFileAtomic(paths.search_svg, chart.svg);
+    writeFileAtomic(paths.search_png, chart.png);
+  }
   return { report, markdown, table, paths };
+}
+
+/** Writes the selection of every searched cell whose sub-runs are all finished (the report is then one of "whoever finds them finished"). */
+function completeSelections(runDir: string): void {
+  if (!isDir(runDir)) return;
+  const grid = readGridFile(runDir);
+  const settings = gridSearchSettings(grid);
+  if (!grid || !settings) return;
+  for (const cell of grid.cells) selectCell(runDir, cell, settings, gridFlavour(grid));
 }

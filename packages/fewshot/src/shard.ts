@@ -9,10 +9,11 @@
  * STEP 2, COUNT 3; a `%` throttle changes none of them; a list `--array=1,4,7` gives MIN 1, MAX 7, STEP 1, COUNT 3;
  * `scontrol requeue` keeps them all and sets `SLURM_RESTART_COUNT`.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { DeptError, readJsonFile } from '@dept/core';
+import { DeptError, ensureFolder, readJsonFile } from '@dept/core';
 import { createExclusive } from '@dept/train';
+import { claimGridFolder } from './grid-folder.ts';
 
 /** A shard: this process runs the cells with `index % count == index`. */
 export interface Shard {
@@ -80,24 +81,6 @@ export function readSlurmArrayTask(env: Env): SlurmArrayTask | null {
     count: envInt(env, 'SLURM_ARRAY_TASK_COUNT', 1) ?? null,
     restarts: envInt(env, 'SLURM_RESTART_COUNT', 0) ?? 0,
   };
-}
-
-/**
- * Creates a folder of the grid (and its parents), or says in one line why it cannot.
- *
- * @example
- * makeGridFolder('runs/fs/.shards');
- */
-export function makeGridFolder(dir: string): void {
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOTDIR' || code === 'EEXIST' ? 'a part of the path is a file'
-      : code === 'EACCES' || code === 'EPERM' ? 'permission denied'
-        : code === 'EROFS' ? 'read-only file system' : (code ?? String(error));
-    throw new DeptError(`${dir}: cannot create the grid folder (${why}); give an --out where it can be made`, { cause: error });
-  }
 }
 
 /** The array layout of a sharded grid: shard j is array task `first + j·step`, for j below `count`. */
@@ -186,8 +169,9 @@ function recordedLayout(outDir: string, task: SlurmArrayTask, shards: number | u
   }
   if (!(layout instanceof DeptError)) {
     const fresh: SlurmArrayRecord = { ...layout, array_job_id: task.jobId, recorded: new Date().toISOString() };
-    makeGridFolder(outDir);
-    makeGridFolder(join(outDir, '.shards'));
+    // The record may be the first thing a grid folder holds: the folder is claimed (made) as dept's first.
+    claimGridFolder(outDir, ['.shards'], { newFolder: true });
+    ensureFolder(join(outDir, '.shards'), 'the shards folder of a grid');
     if (createExclusive(path, `${JSON.stringify(fresh, null, 2)}\n`)) return { record: fresh, created: true };
   } else if (!existsSync(path)) {
     throw layout;

@@ -114,7 +114,7 @@ describe('grid folder guards', () => {
   it('says in one line when the grid folder cannot be made', async () => {
     writeFileSync(join(dir, 'a-file'), '');
     const outDir = join(dir, 'a-file', 'out');
-    await expect(runGrid({ ...plan(), outDir })).rejects.toThrow(`${outDir}: cannot create the grid folder (a part of the path is a file)`);
+    await expect(runGrid({ ...plan(), outDir })).rejects.toThrow(`${outDir}: cannot make a grid folder: ${join(dir, 'a-file')} is a file, not a folder`);
   });
 
   it('refuses to continue a grid folder run with other settings', async () => {
@@ -130,8 +130,7 @@ describe('grid folder guards', () => {
 
   it('a shard leaves the grid folder\'s temporaries alone: their writers may be live processes of other machines', async () => {
     const p = plan();
-    mkdirSync(join(p.outDir, 'superglue-cb', 'k4', 'seed13'), { recursive: true });
-    writeFileSync(join(p.outDir, 'superglue-cb', 'k4', 'seed13', 'results.json'), '{}');
+    await gridWithFinishedCell(p);
     // a grid.json being written by a shard on another node: its process id is not alive here
     const foreign = join(p.outDir, `.grid.json.tmp-${2 ** 22 + 4321}-0123abcd`);
     writeFileSync(foreign, '{"half": ');

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildReport, collectResults, formatMeanStd, headlineMetric, summarizeResults, writeReport } from '../src/index.ts';
+import { buildReport, collectResults, formatMeanStd, headlineMetric, runGrid, summarizeResults, writeReport, type GridPlan } from '../src/index.ts';
 
 let dir: string;
 
@@ -152,5 +152,95 @@ describe('errors', () => {
   it('formats a single seed without a std', () => {
     expect(formatMeanStd({ mean: 1.25, std: null, n: 1 })).toBe('1.3 (n=1)');
     expect(formatMeanStd({ mean: 1.25, std: 0.5, n: 2 }, 2)).toBe('1.25 ± 0.50');
+  });
+});
+
+describe('a searched grid', () => {
+  /** A finished sub-run: dev macro-F1 (CB's selection metric) and test accuracy (its headline metric), by hand. */
+  function subRun(seed: number, id: string, devF1: number, testAcc: number, random = false): void {
+    const d = join(dir, 'superglue-cb', 'k4', `seed${seed}`, id);
+    mkdirSync(d, { recursive: true });
+    writeFileSync(join(d, 'results.json'), JSON.stringify({
+      dev: { f1_multiclass: devF1, accuracy: 100 - devF1 }, test: { f1_multiclass: testAcc - 10, accuracy: testAcc }, selected_step: 10,
+      selection_metric: 'f1_multiclass', max_steps: 20, wall_seconds: 2, backend: 'cpu', predict: 'score', random_weights: random,
+      train_examples: 4, dev_examples: 10, test_examples: 10,
+    }));
+    writeFileSync(join(d, 'config.resolved.json'), JSON.stringify({ model: 'models/t5-base', task: 'superglue-cb', k: 4, seed }));
+  }
+  const plan = (): GridPlan => ({
+    name: 'searched', tasks: ['superglue-cb'], k: [4], seeds: [13, 21, 42], model: { path: join(dir, 'no-model') },
+    train: { max_steps: 20 }, search: { lr: [0.3, 0.4] }, outDir: dir,
+  });
+  // seed 13: lr 0.3 wins on dev (50 > 40) though lr 0.4 has the better test; 21: lr 0.4 (60 > 30); 42: lr 0.3 (55 > 20)
+  const all = () => {
+    subRun(13, 'lr3e-1', 50, 60); subRun(13, 'lr4e-1', 40, 90);
+    subRun(21, 'lr3e-1', 30, 70); subRun(21, 'lr4e-1', 60, 80);
+    subRun(42, 'lr3e-1', 55, 70); subRun(42, 'lr4e-1', 20, 50);
+  };
+
+  it('reports the selected sub-runs as the cells, every setting with mean ± std of dev and test, and how often it won', async () => {
+    all();
+    await runGrid(plan());
+    const { report, paths, table } = await writeReport(dir);
+    expect(report.cells.map((c) => [c.seed, c.setting, c.metrics.accuracy])).toEqual([[13, 'lr3e-1', 60], [21, 'lr4e-1', 80], [42, 'lr3e-1', 70]]);
+    // selected test accuracy 60, 80, 70 → 70 ± 10
+    expect(table).toContain('| superglue-cb (accuracy) | 70.0 ± 10.0 |');
+    expect(table).toContain('among 2 settings (search over lr)');
+    const md = readFileSync(paths.markdown, 'utf8');
+    // lr 0.3: dev 50, 30, 55 → 45 ± √175; test 60, 70, 70 → 66.7 ± 5.8; lr 0.4: dev 40, 60, 20 → 40 ± 20; test 90, 80, 50 → 73.3 ± 20.8
+    expect(md).toContain('| task | k | setting | dev (metric) | test (metric) | won |');
+    expect(md).toContain('| superglue-cb | 4 | lr3e-1 | 45.0 ± 13.2 (f1_multiclass) | 66.7 ± 5.8 (accuracy) | 2/3 |');
+    expect(md).toContain('| superglue-cb | 4 | lr4e-1 | 40.0 ± 20.0 (f1_multiclass) | 73.3 ± 20.8 (accuracy) | 1/3 |');
+    expect(md).toContain('- sub-runs: 6 finished of 6 (2 settings per cell)');
+    expect(md).toContain('- total training wall time: 12.0 s (all sub-runs)');
+    expect(md).not.toContain('RANDOM WEIGHTS');
+    const row = report.search?.per_setting.find((r) => r.setting === 'lr3e-1');
+    expect(row?.dev?.std).toBeCloseTo(Math.sqrt(175), 10);
+
+    expect(readFileSync(paths.csv, 'utf8').split('\n')[0]).toBe('task,k,seed,setting,selected_step,wall_seconds,f1_multiclass,accuracy');
+    const csv = readFileSync(paths.search_csv as string, 'utf8').trim().split('\n');
+    expect(csv[0]).toBe('task,k,seed,setting,selected,dev_metric,dev,selected_step,wall_seconds,f1_multiclass,accuracy');
+    expect(csv.slice(1)).toEqual([
+      'superglue-cb,4,13,lr3e-1,true,f1_multiclass,50,10,2,50,60', 'superglue-cb,4,13,lr4e-1,false,f1_multiclass,40,10,2,80,90',
+      'superglue-cb,4,21,lr3e-1,false,f1_multiclass,30,10,2,60,70', 'superglue-cb,4,21,lr4e-1,true,f1_multiclass,60,10,2,70,80',
+      'superglue-cb,4,42,lr3e-1,true,f1_multiclass,55,10,2,60,70', 'superglue-cb,4,42,lr4e-1,false,f1_multiclass,20,10,2,40,50',
+    ]);
+    const svg = readFileSync(paths.search_svg as string, 'utf8');
+    expect(svg.startsWith('<svg')).toBe(true);
+    for (const text of ['superglue-cb (dev f1_multiclass)', '>lr3e-1</text>', '>lr4e-1</text>', 'k=4']) expect(svg).toContain(text);
+    expect(svg).not.toContain('RANDOM WEIGHTS');
+    expect([...readFileSync(paths.search_png as string).subarray(1, 4)]).toEqual([0x50, 0x4e, 0x47]);
+  });
+
+  it('never shows a selection its sub-runs do not make, and writes the right one back', async () => {
+    all();
+    await runGrid(plan());
+    const cellFile = join(dir, 'superglue-cb', 'k4', 'seed13', 'results.json');
+    const wrong = JSON.parse(readFileSync(cellFile, 'utf8')) as { search: { selected: string }; test: Record<string, number> };
+    writeFileSync(cellFile, JSON.stringify({ ...wrong, test: { accuracy: 90 }, search: { ...wrong.search, selected: 'lr4e-1' } }));
+    expect(buildReport(dir).cells[0]).toMatchObject({ seed: 13, setting: 'lr3e-1', metrics: { accuracy: 60 } });
+    await writeReport(dir);
+    expect(JSON.parse(readFileSync(cellFile, 'utf8')).search.selected).toBe('lr3e-1');
+  });
+
+  it('reports an unfinished search: complete cells only in the main table, every finished sub-run per setting, RANDOM WEIGHTS', async () => {
+    // no cell complete yet: still a report (a shard of sub-runs may complete none); shard 2 of 6 is seed 21's lr 0.3
+    subRun(21, 'lr3e-1', 30, 70, true);
+    await runGrid(plan(), { shard: { index: 2, count: 6 } });
+    const early = await writeReport(dir);
+    expect(early.report.cells).toEqual([]);
+    expect(early.table).toContain('| superglue-cb (accuracy) | – |');
+    expect(early.table.split('\n')[0]).toContain('RANDOM WEIGHTS — not a result');
+    expect(readFileSync(early.paths.search_svg as string, 'utf8')).toContain('RANDOM WEIGHTS — not a result');
+    subRun(13, 'lr3e-1', 50, 60); subRun(13, 'lr4e-1', 40, 90);
+    const { report, markdown } = await writeReport(dir);
+    expect(report.cells.map((c) => c.seed)).toEqual([13]);
+    expect(markdown).toContain('| superglue-cb | 4 | lr3e-1 | 40.0 ± 14.1 (f1_multiclass) | 65.0 ± 7.1 (accuracy) | 1/1 |');
+    expect(markdown).toContain('| superglue-cb | 4 | lr4e-1 | 40.0 (n=1) (f1_multiclass) | 90.0 (n=1) (accuracy) | 0/1 |');
+    expect(markdown).toContain('- cells: 1 finished of 3 in grid.json (incomplete');
+    expect(markdown).toContain('- sub-runs: 3 finished of 6');
+    const csv = readFileSync(join(dir, 'search.csv'), 'utf8');
+    expect(csv).toContain('superglue-cb,4,21,lr3e-1,,f1_multiclass,30,');
+    expect(existsSync(join(dir, 'superglue-cb', 'k4', 'seed21', 'results.json'))).toBe(false);
   });
 });

@@ -6,7 +6,8 @@ import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import type { ProgressEvent } from '@dept/core';
 import type { TrainEvent } from '@dept/train';
-import { applySets, readRecipeFile, setPath, validateRecipe, type Recipe } from '../recipe.ts';
+import { DeptError } from '@dept/core';
+import { applySearches, applySets, readRecipeFile, setPath, validateRecipe, type Recipe } from '../recipe.ts';
 import { intListOption, intOption, numberOption } from '../options.ts';
 
 /** Flags common to recipe-driven commands. */
@@ -36,6 +37,8 @@ export interface RecipeFlags {
   padToMaxLength?: boolean;
   out?: string;
   set?: string[];
+  /** `dept fewshot` only: `--search field=v1,v2`. */
+  search?: string[];
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -66,7 +69,8 @@ export function addRecipeFlags(cmd: Command, opts: { grid: boolean }): Command {
     .option('--out <dir>', 'output folder')
     .option('--set <key=value>', 'set any recipe field, e.g. --set train.lr=0.3 (repeatable)', collect);
   if (opts.grid) {
-    cmd.option('--k <list>', 'k values, e.g. 4,16,32').option('--seeds <list>', 'seeds, e.g. 13,21,42');
+    cmd.option('--k <list>', 'k values, e.g. 4,16,32').option('--seeds <list>', 'seeds, e.g. 13,21,42')
+      .option('--search <field=v1,v2>', 'search a train field in every cell, e.g. --search lr=0.3,0.4 --search lora_lr=5e-3,5e-4 (repeatable; a sub-run per setting, the best on dev kept)', collect);
   } else {
     cmd.option('--k <n>', 'train on k shots of the training split').option('--seed <n>', 'seed of the k-shot sample and the training');
   }
@@ -114,8 +118,13 @@ export function resolveRecipe(path: string | undefined, flags: RecipeFlags, opts
   if (flags.dropout === false) set('train.dropout', false);
   if (flags.padToMaxLength) set('train.pad_to_max_length', true);
   set('out', flags.out);
+  applySearches(raw, flags.search ?? []);
   const recipe = validateRecipe(raw, path ?? 'command line');
   if (!opts.grid && !flags.k && !path) recipe.k = [];
+  if (recipe.search && Object.keys(recipe.search).length === 0) delete recipe.search;
+  if (recipe.search && !opts.grid) {
+    throw new DeptError(`${path ?? 'command line'}: search: dept train runs one setting; run a search with dept fewshot (each cell a sub-run per setting)`);
+  }
   return recipe;
 }
 

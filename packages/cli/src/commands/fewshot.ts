@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import type { GridEvent, Shard } from '@dept/fewshot';
+import type { GridEvent, GridRun, Shard } from '@dept/fewshot';
 import type { TrainEvent } from '@dept/train';
 import type { Recipe } from '../recipe.ts';
 import { intOption } from '../options.ts';
@@ -40,22 +40,29 @@ function err(line: string): void {
 function gridDisplay(): (event: GridEvent) => void {
   let cellReporter: ((event: TrainEvent) => void) | null = null;
   return (event) => {
-    const name = (c: { task: string; k: number; seed: number }) => `${c.task} k=${c.k} seed=${c.seed}`;
+    const name = (c: { task: string; k: number; seed: number }, run?: GridRun) => `${c.task} k=${c.k} seed=${c.seed}${run?.setting ? ` ${run.setting.id}` : ''}`;
     switch (event.type) {
-      case 'plan':
-        err(`grid: ${event.cells.length} cells${event.shard ? `; shard ${event.shard.index}/${event.shard.count} runs ${event.selected.length}` : ''}`);
+      case 'plan': {
+        const shard = event.shard ? `; shard ${event.shard.index}/${event.shard.count} runs ${event.settings ? event.selectedRuns.length : event.selected.length}` : '';
+        err(event.settings
+          ? `grid: ${event.cells.length} cells × ${event.settings.length} settings = ${event.runs.length} sub-runs${shard}`
+          : `grid: ${event.cells.length} cells${shard}`);
         break;
+      }
       case 'model':
         err(`model: ${event.dir}${event.created ? ' (created)' : ''}${event.randomWeights ? ' [random weights]' : ''}`);
         break;
       case 'skip':
-        err(`[${event.position}/${event.total}] ${name(event.cell)}: finished, skipped`);
+        err(`[${event.position}/${event.total}] ${name(event.cell, event.run)}: finished, skipped`);
         break;
       case 'start':
-        cellReporter = progressReporter(`[${event.position}/${event.total}] ${name(event.cell)}`);
+        cellReporter = progressReporter(`[${event.position}/${event.total}] ${name(event.cell, event.run)}`);
         break;
       case 'log':
-        err(`${name(event.cell)}: ${event.line}`);
+        err(`${name(event.cell, event.run)}: ${event.line}`);
+        break;
+      case 'select':
+        err(`${name(event.cell)}: selected ${event.setting} of ${event.settings} settings (dev ${event.metric} ${event.dev === null ? 'not a number' : event.dev.toFixed(2)})`);
         break;
       case 'train':
         cellReporter?.(event.event);
@@ -98,10 +105,13 @@ export async function runFewshot(recipe: Recipe, flags: Pick<FewshotFlags, 'shar
     addPrefix: recipe.data.add_prefix,
     ...(recipe.bank ? { bank: recipe.bank } : {}),
     train: recipe.train,
+    ...(recipe.search ? { search: recipe.search } : {}),
     outDir,
     recipe: { ...recipe, out: outDir } as Record<string, unknown>,
   }, { shard, overwrite: Boolean(flags.overwrite), onEvent: gridDisplay() });
-  err(`grid: ${result.ran.length} cells trained, ${result.skipped.length} skipped (already finished)`);
+  err(recipe.search
+    ? `grid: ${result.ran.length} sub-runs trained, ${result.skipped.length} skipped (already finished); ${result.selections.length} cells selected`
+    : `grid: ${result.ran.length} cells trained, ${result.skipped.length} skipped (already finished)`);
   const written = await writeReport(outDir);
   if (flags.json) process.stdout.write(`${JSON.stringify(written.report, null, 2)}\n`);
   else process.stdout.write(written.table);
