@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildReport, collectResults, formatMeanStd, headlineMetric, runGrid, summarizeResults, writeReport, type GridPlan } from '../src/index.ts';
+import { buildReport, claimGridFolder, collectResults, formatMeanStd, headlineMetric, runGrid, summarizeResults, writeReport, type GridPlan } from '../src/index.ts';
 
 let dir: string;
 
@@ -173,6 +173,7 @@ describe('a searched grid', () => {
   });
   // seed 13: lr 0.3 wins on dev (50 > 40) though lr 0.4 has the better test; 21: lr 0.4 (60 > 30); 42: lr 0.3 (55 > 20)
   const all = () => {
+    claimGridFolder(dir, ['superglue-cb'], { newFolder: true }); // a dept grid whose sub-runs finished
     subRun(13, 'lr3e-1', 50, 60); subRun(13, 'lr4e-1', 40, 90);
     subRun(21, 'lr3e-1', 30, 70); subRun(21, 'lr4e-1', 60, 80);
     subRun(42, 'lr3e-1', 55, 70); subRun(42, 'lr4e-1', 20, 50);
@@ -225,6 +226,7 @@ describe('a searched grid', () => {
 
   it('reports an unfinished search: complete cells only in the main table, every finished sub-run per setting, RANDOM WEIGHTS', async () => {
     // no cell complete yet: still a report (a shard of sub-runs may complete none); shard 2 of 6 is seed 21's lr 0.3
+    claimGridFolder(dir, ['superglue-cb'], { newFolder: true });
     subRun(21, 'lr3e-1', 30, 70, true);
     await runGrid(plan(), { shard: { index: 2, count: 6 } });
     const early = await writeReport(dir);

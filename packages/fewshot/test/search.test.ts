@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  finishedCells, gridCells, gridRuns, runGrid, searchGrowthProblem, searchSettings, selectSetting, settingId, shardCells, subRunTrain,
+  claimGridFolder, finishedCells, gridCells, gridRuns, runGrid, searchGrowthProblem, searchSettings, selectSetting, settingId, shardCells, subRunTrain,
   writeSelection, type GridEvent, type GridPlan,
 } from '../src/index.ts';
 
@@ -186,6 +186,7 @@ describe('a searched grid folder', () => {
     train: { max_steps: 2, lr: 0.3, lora_lr: 0.01 }, outDir: join(dir, 'out'), ...(search ? { search } : {}),
   });
   const finish = (space: NonNullable<GridPlan['search']>) => {
+    claimGridFolder(join(dir, 'out'), ['superglue-cb'], { newFolder: true }); // a dept grid whose sub-runs finished
     for (const cell of ['seed13', 'seed21']) {
       for (const [i, s] of searchSettings(space).entries()) subRun(join(dir, 'out', 'superglue-cb', 'k4', cell), s.id, { f1_multiclass: 10 * ((i + 1) % 2) }, { f1_multiclass: i, accuracy: 0 });
     }
@@ -225,6 +226,7 @@ describe('a searched grid folder', () => {
     expect(JSON.parse(readFileSync(gridJson, 'utf8')).settings.search).toEqual([{ field: 'lr', values: [0.3, 0.4] }]);
 
     const plainDir = join(dir, 'plain');
+    claimGridFolder(plainDir, ['superglue-cb'], { newFolder: true });
     mkdirSync(join(plainDir, 'superglue-cb', 'k4', 'seed13'), { recursive: true });
     mkdirSync(join(plainDir, 'superglue-cb', 'k4', 'seed21'), { recursive: true });
     writeFileSync(join(plainDir, 'superglue-cb', 'k4', 'seed13', 'results.json'), '{}');

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readSlurmArrayTask, resolveShard, slurmArrayRecordPath } from '../src/index.ts';
+import { claimGridFolder, readSlurmArrayTask, resolveShard, slurmArrayRecordPath } from '../src/index.ts';
 
 type Env = Record<string, string>;
 
@@ -112,6 +112,7 @@ describe('Slurm array tasks of a grid folder', () => {
   });
 
   it('takes the record another task wrote first, and refuses a broken one naming the file', () => {
+    claimGridFolder(dir, ['.shards'], { newFolder: true }); // as the other task did before writing its record
     mkdirSync(join(dir, '.shards'));
     writeFileSync(slurmArrayRecordPath(dir), JSON.stringify({ count: 5, first: 10, step: 1, array_job_id: '77', recorded: 'earlier' }));
     expect(shardOf(observed('78', 12, 12, 12, 1, 1))).toEqual({ index: 2, count: 5 });
@@ -125,7 +126,7 @@ describe('Slurm array tasks of a grid folder', () => {
   it('says in one line when the grid folder cannot be made', () => {
     writeFileSync(join(dir, 'a-file'), '');
     const out = join(dir, 'a-file', 'grid');
-    expect(() => resolveShard({ env: OFFSET[0] as Env, outDir: out })).toThrow(`${out}: cannot create the grid folder (a part of the path is a file); give an --out where it can be made`);
+    expect(() => resolveShard({ env: OFFSET[0] as Env, outDir: out })).toThrow(`${out}: cannot make a grid folder: ${join(dir, 'a-file')} is a file, not a folder`);
   });
 
   it('leaves --shard and Kubernetes indexes alone', () => {

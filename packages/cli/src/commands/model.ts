@@ -41,6 +41,7 @@ export function registerModel(program: Command): void {
       if (!opts.tokenizer) {
         if (opts.sample && !existsSync(opts.sample)) throw new DeptError(`--sample ${opts.sample}: file not found`);
         const sample = opts.sample;
+        if (sample && isDir(sample)) throw new DeptError(`--sample ${sample}: is a folder, expected a text file`);
         sampleTexts = (sample ? withEnvironmentErrors(sample, 'read', () => readRegularFile(sample, 'a text file')).toString('utf8') : DEMO_TOKENIZER_TEXT).split(/\r?\n/);
       }
       const { writeRandomT5 } = await import('@dept/t5');
