@@ -5,7 +5,7 @@
  */
 import { DeptError, Rng } from '@dept/core';
 import {
-  deptSplit, findTaskData, formatExamples, getTask, isTaskName, labelledPart, loadTaskData, neededSources, resolveDataDir, splitTaskData, unlabelledNote,
+  deptSplit, findTaskData, formatExamples, getTask, isTaskName, labelledPart, loadTaskData, neededSources, resolveDataDir, splitTaskData, suggestTasks, unlabelledNote,
   type Example, type SourceSplit, type SplitPlan, type SplitSizes,
 } from '@dept/tasks';
 import { derivedSeed } from '@dept/train';
@@ -75,7 +75,8 @@ export function sourceTaskName(name: string, where = 'sources'): string | null {
   const key = name.trim().toLowerCase();
   if (key in SOURCES_WITHOUT_READER) return null;
   if (!isTaskName(key)) {
-    throw new DeptError(`${where}: unknown task "${name}"; expected a task name of \`dept data list\` (the paper's sources: ${PAPER_SOURCES.join(', ')})`);
+    const close = suggestTasks(name);
+    throw new DeptError(`${where}: unknown task "${name}"; expected a task name of \`dept data list\` (the paper's sources: ${PAPER_SOURCES.join(', ')})${close.length ? `; did you mean ${close.join(' or ')}?` : ''}`);
   }
   return getTask(key).name;
 }

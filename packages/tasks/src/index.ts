@@ -11,7 +11,7 @@
  */
 
 // 1. Tasks
-export { TASKS, getTask, isTaskName, id2label, label2id, labelsList, labelToId, type TaskSpec, type TaskFamily } from './registry.ts';
+export { TASKS, getTask, isTaskName, suggestTasks, id2label, label2id, labelsList, labelToId, type TaskSpec, type TaskFamily } from './registry.ts';
 export {
   SOURCE_SPLITS,
   LAYOUT_PRIORITY,

@@ -146,11 +146,56 @@ for (const t of TASKS) {
 export function getTask(name: string): TaskSpec {
   const t = BY_NAME.get(name.trim().toLowerCase());
   if (!t) {
+    const close = suggestTasks(name);
     throw new DeptError(
-      `unknown task "${name}"; expected one of ${TASKS.map((x) => x.name).join(', ')} (or the Hugging Face name, e.g. glue/rte, super_glue/cb)`,
+      `unknown task "${name}"; expected one of ${TASKS.map((x) => x.name).join(', ')} (or the Hugging Face name, e.g. glue/rte, super_glue/cb)${close.length ? `; did you mean ${close.join(' or ')}?` : ''}`,
     );
   }
   return t;
+}
+
+/** Letters and digits only, lower case: `SST-2` and `sst2`, `super_glue/cb` and `superglue cb` meet. */
+const squash = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]/g, '');
+
+/** Every spelling a task answers to for suggestions: its names, their last parts (`cb`, `boolq`) and its folders. */
+const SPELLINGS: readonly { task: TaskSpec; key: string }[] = TASKS.flatMap((t) => {
+  const tails = [t.name, t.hf].map((n) => n.replace(/^superglue-/, '').split('/').pop() as string);
+  return uniq([t.name, t.hf, ...tails, ...t.folders].map(squash)).map((key) => ({ task: t, key }));
+});
+
+/** Levenshtein distance (names are short). */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min((row[j] as number) + 1, (next[j - 1] as number) + 1, (row[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    row = next;
+  }
+  return row[b.length] as number;
+}
+
+/**
+ * The DePT names of the tasks closest to a name that is not one (at most 3, all equally close): a spelling that
+ * differs only in case and punctuation (`SST-2`), the last part of a name (`cb`, `boolq`), or one a few edits away.
+ *
+ * @example
+ * suggestTasks('SST-2'); // ['sst2']
+ * suggestTasks('cb');    // ['superglue-cb']
+ * suggestTasks('glue/rtx'); // ['rte']
+ */
+export function suggestTasks(name: string): string[] {
+  const wanted = squash(name);
+  if (wanted === '') return [];
+  const best = new Map<string, number>();
+  for (const { task, key } of SPELLINGS) {
+    const distance = editDistance(wanted, key);
+    if (distance > Math.max(1, Math.floor(Math.min(wanted.length, key.length) / 3))) continue;
+    if (!best.has(task.name) || distance < (best.get(task.name) as number)) best.set(task.name, distance);
+  }
+  const closest = Math.min(...best.values());
+  return [...best.entries()].filter(([, d]) => d === closest).slice(0, 3).map(([n]) => n);
 }
 
 /**
