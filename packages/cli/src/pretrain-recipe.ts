@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { DeptError } from '@dept/core';
-import { ModelSchema, TrainSchema, applySets, readRecipeFile, setPath } from './recipe.ts';
+import { ModelSchema, TrainSchema, applySets, blameOf, issuePath, readRecipeFile, requireFlags, setPath, type Blame, type Origins } from './recipe.ts';
 
 const positiveInt = z.number().int().min(1);
 const nonNegativeInt = z.number().int().min(0);
@@ -92,16 +92,18 @@ function allowedKeys(path: readonly PropertyKey[]): string[] {
 }
 
 /**
- * Validates a pretraining recipe; the error is one line naming the file and field and what is allowed.
+ * Validates a pretraining recipe; the error is one line naming the file (or, through `blame`, the flag or `--set`
+ * that set the field) and the field and what is allowed.
  *
  * @example
  * const recipe = validatePretrainRecipe({ model: { path: 'models/t5-base' }, sources: ['mnli', 'qqp'] }, 'pretrain.yaml');
  * recipe.mixing; // { kind: 'proportional', cap: null, temperature: 1 }
  */
-export function validatePretrainRecipe(raw: unknown, where: string): PretrainRecipe {
+export function validatePretrainRecipe(raw: unknown, file: string, blame?: Blame): PretrainRecipe {
   const result = PretrainRecipeSchema.safeParse(raw);
   if (result.success) return result.data;
   const issue = result.error.issues[0] as z.core.$ZodIssue;
+  const where = blame?.(issuePath(issue)) ?? file;
   const path = issue.path.length ? issue.path.map(String).join('.') : '(top level)';
   if (issue.code === 'unrecognized_keys') {
     const prefix = path === '(top level)' ? '' : `${path}: `;
@@ -144,14 +146,21 @@ export interface PretrainFlags {
  */
 export function resolvePretrainRecipe(path: string | undefined, flags: PretrainFlags): PretrainRecipe {
   const raw: Record<string, unknown> = path ? readRecipeFile(path) : {};
-  applySets(raw, flags.set ?? []);
-  const set = (key: string, value: unknown) => {
-    if (value !== undefined) setPath(raw, key, value);
+  const origins: Origins = new Map();
+  applySets(raw, flags.set ?? [], origins);
+  /** Sets a field; `origin` is what the user typed, named when the field is refused. */
+  const set = (key: string, value: unknown, origin?: string) => {
+    if (value === undefined) return;
+    setPath(raw, key, value);
+    if (origin) origins.set(key, origin);
   };
   if (flags.sources) set('sources', flags.sources.split(',').map((t) => t.trim()).filter(Boolean));
   set('data.dir', flags.dataDir);
-  if (flags.model) set('model', { ...((raw.model as Record<string, unknown> | undefined) ?? {}), path: flags.model });
-  set('mixing.kind', flags.mixing);
+  if (flags.model) {
+    set('model', { ...((raw.model as Record<string, unknown> | undefined) ?? {}), path: flags.model });
+    origins.set('model.path', `--model ${flags.model}`);
+  }
+  set('mixing.kind', flags.mixing, `--mixing ${flags.mixing}`);
   set('mixing.cap', flags.cap);
   set('mixing.temperature', flags.temperature);
   set('per_task_steps', flags.perTaskSteps);
@@ -166,8 +175,9 @@ export function resolvePretrainRecipe(path: string | undefined, flags: PretrainF
     set('data.limits.dev', flags.maxEvalExamples);
     set('data.limits.test', flags.maxEvalExamples);
   }
-  set('missing_data', flags.missingData);
+  set('missing_data', flags.missingData, `--missing-data ${flags.missingData}`);
   set('seed', flags.seed);
   set('out', flags.out);
-  return validatePretrainRecipe(raw, path ?? 'command line');
+  if (!path) requireFlags(raw, { model: '--model <dir>', sources: '--sources <names>' }, 'pretrain');
+  return validatePretrainRecipe(raw, path ?? 'command line', blameOf(origins));
 }

@@ -150,17 +150,45 @@ function unwrap(schema: z.ZodType): z.ZodType {
   return s;
 }
 
+/** Which words of the command line set which recipe fields (dotted path → `--set k=abc`, `--sampler x`). */
+export type Origins = Map<string, string>;
+
+/** Names what set a field (or the group above it), for a refusal: the words the user typed, else undefined. */
+export type Blame = (path: readonly PropertyKey[]) => string | undefined;
+
 /**
- * Validates a recipe object; errors name the file and field path and list the allowed values or fields.
+ * The {@link Blame} of a set of origins: the deepest recorded field at or above the refused path.
+ *
+ * @example
+ * blameOf(new Map([['k', '--set k=abc']]))(['k', 0]); // '--set k=abc'
+ */
+export function blameOf(origins: Origins): Blame {
+  return (path) => {
+    for (let n = path.length; n > 0; n--) {
+      const origin = origins.get(path.slice(0, n).map(String).join('.'));
+      if (origin !== undefined) return origin;
+    }
+    return undefined;
+  };
+}
+
+/** The path an issue is about (an unknown field: that field's own path). */
+export function issuePath(issue: z.core.$ZodIssue): PropertyKey[] {
+  return issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0] as string] : [...issue.path];
+}
+
+/**
+ * Validates a recipe object; errors name the file (or, through `blame`, the flag or `--set` that set the field) and
+ * the field path, and list the allowed values or fields.
  *
  * @example
  * const recipe = validateRecipe({ model: { path: 'models/t5-base' }, tasks: ['superglue-cb'] }, 'my.yaml');
  */
-export function validateRecipe(raw: unknown, where: string): Recipe {
+export function validateRecipe(raw: unknown, where: string, blame?: Blame): Recipe {
   const result = RecipeSchema.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0] as z.core.$ZodIssue;
-    let line = formatIssue(where, issue);
+    let line = formatIssue(blame?.(issuePath(issue)) ?? where, issue);
     if (issue.code === 'unrecognized_keys') line += `; allowed: ${allowedKeys(issue.path).join(', ')}`;
     throw new DeptError(line);
   }
@@ -219,8 +247,20 @@ export function setPath(target: Record<string, unknown>, dotted: string, value: 
   node[parts[parts.length - 1] as string] = value;
 }
 
-/** Applies `key=value` overrides (`--set`). */
-export function applySets(target: Record<string, unknown>, sets: readonly string[]): void {
+/**
+ * Refuses a command line without a recipe file that lacks a required field, naming the flags that give them.
+ *
+ * @example
+ * requireFlags({ tasks: ['rte'] }, { model: '--model <dir>', tasks: '--task <name>' }, 'train'); // throws: --model <dir> is required …
+ */
+export function requireFlags(raw: Record<string, unknown>, flags: Record<string, string>, command: string, hint = ''): void {
+  const missing = Object.entries(flags).filter(([key]) => raw[key] === undefined).map(([, flag]) => flag);
+  if (missing.length === 0) return;
+  throw new DeptError(`${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} required without a recipe file${hint}; see 'dept ${command} --help'`);
+}
+
+/** Applies `key=value` overrides (`--set`), noting in `origins` which `--set` set which field. */
+export function applySets(target: Record<string, unknown>, sets: readonly string[], origins?: Origins): void {
   for (const s of sets) {
     const eq = s.indexOf('=');
     if (eq <= 0) throw new DeptError(`--set "${s}": expected key=value, e.g. --set train.lr=0.3`);
@@ -233,6 +273,7 @@ export function applySets(target: Record<string, unknown>, sets: readonly string
       value = text;
     }
     setPath(target, key, value === null && text.trim() !== 'null' && text.trim() !== '~' ? text : value);
+    origins?.set(key, `--set ${s}`);
   }
 }
 
@@ -244,7 +285,7 @@ export function applySets(target: Record<string, unknown>, sets: readonly string
  * @example
  * applySearches(recipe, ['lr=0.3,0.4', 'train.lora_lr=5e-3,5e-4']); // recipe.search = { lr: [0.3, 0.4], lora_lr: [0.005, 0.0005] }
  */
-export function applySearches(target: Record<string, unknown>, entries: readonly string[]): void {
+export function applySearches(target: Record<string, unknown>, entries: readonly string[], origins?: Origins): void {
   for (const entry of entries) {
     const eq = entry.indexOf('=');
     const field = eq > 0 ? entry.slice(0, eq).trim().replace(/^train\./, '') : '';
@@ -260,5 +301,6 @@ export function applySearches(target: Record<string, unknown>, entries: readonly
       throw new DeptError(`--search "${entry}": expected one or more values separated by commas, e.g. --search ${field}=0.3,0.4`);
     }
     setPath(target, `search.${field}`, values);
+    origins?.set(`search.${field}`, `--search ${entry}`);
   }
 }

@@ -13,5 +13,5 @@ export { batchIndices, weightedBatchIndices, cumulativeWeights, derivedSeed } fr
 export { trainPrompt, TrainingStopped, RUN_KIND, RUN_ENTRIES, type TrainOptions, type TrainResults, type TrainEvent, type Evaluation } from './trainer.ts';
 export { predict, predictWithScores, devLoss, type TextExample, type PredictionMode, type PredictOptions, type ScoredPredictions } from './evaluate.ts';
 export { loadCheckpoint, saveCheckpoint, checkpointPath, removeStaleRunTemporaries, type CheckpointState, type LoadedCheckpoint } from './checkpoint.ts';
-export { acquireRunLock, createExclusive, lockHolder, type LockHolder } from './runlock.ts';
+export { acquireRunLock, createExclusive, lockHolder, releaseHeldLocks, type LockHolder } from './runlock.ts';
 export { taskEvaluation, exampleMetrics } from './task-evaluation.ts';

@@ -135,18 +135,35 @@ export function acquireRunLock(dir: string): () => void {
   }
 }
 
+/** The release functions of the locks this process holds now. */
+const HELD = new Set<() => void>();
+
+/**
+ * Releases every lock this process holds (a signal handler's last act before it exits: the `finally` blocks that
+ * release them normally do not run then).
+ *
+ * @example
+ * process.on('SIGTERM', () => { releaseHeldLocks(); process.exit(143); });
+ */
+export function releaseHeldLocks(): void {
+  for (const release of [...HELD]) release();
+}
+
 function takeLock(dir: string): () => void {
   const path = join(dir, '.lock');
   const content = JSON.stringify({ ...processIdentity(), started: new Date().toISOString() });
   for (let attempt = 0; attempt < 5; attempt++) {
     if (createExclusive(path, content)) {
       let released = false;
-      return () => {
+      const release = () => {
         if (released) return;
         released = true;
+        HELD.delete(release);
         const now = readLock(path);
         if (now !== null && typeof now !== 'string' && now.pid === process.pid) rmSync(path, { force: true });
       };
+      HELD.add(release);
+      return release;
     }
     const holder = readLock(path);
     if (holder === null) continue; // released this instant: try again

@@ -27,14 +27,14 @@ export interface UseFlags {
 export function addUseFlags(cmd: Command): Command {
   return cmd
     .option('--model <dir|repo>', 'Hugging Face T5 folder, or a hub id fetched with dept model fetch (default: the model of the run the bank comes from)')
-    .requiredOption('--bank <ref>', 'a bank folder or file (ours, DePT .bin, ATTEMPT .pt, PEFT), a run folder, <pretraining folder>#<name>, or a hub id fetched with dept bank fetch (org/name[@revision])')
-    .option('--task <name>', "the task (DePT or HF name; default: the run's)")
+    .requiredOption('--bank <ref>', 'a bank folder or file (ours, DePT .bin, ATTEMPT .pt, PEFT), a run folder, <pretraining folder>#<name>, or a hub id fetched with dept bank fetch (org/name[@revision]) (required)')
+    .option('--task <name>', "the task, DePT or HF name (default: the run's; required for a bank that is not a run's)")
     .option('--predict <mode>', "generate (greedy, as DePT) | score (most likely label string) (default: the run's, else generate)")
     .option('--max-length <n>', "s: inputs truncated to n tokens (default: the run's, else the bank's max_length)")
     .option('--batch-size <n>', "examples per batch (default: the run's eval_batch_size, else 32)")
     .option('--max-new-tokens <n>', "generate: new tokens at most (default: the run's, else 20)")
     .option('--pad-to-max-length', "pad every input to s as DePT's code does (default: the run's, else off)")
-    .option('--add-prefix', "prefix each input with the task name (DePT's add_prefix; default: the run's, else off)");
+    .option('--add-prefix', "prefix each input with the task name, DePT's add_prefix (default: the run's, else off)");
 }
 
 /**

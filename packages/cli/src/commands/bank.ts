@@ -51,7 +51,8 @@ function refuseExistingOut(out: string, force: boolean, bankFiles: readonly stri
 /**
  * `dept bank inspect PATH [--json]` and `dept bank convert SRC [--to dept|peft] --out DIR [--force]`: read banks of
  * any supported format (DePT `.bin`, ATTEMPT `.pt`, PEFT, PEFT multitask, ours) and write ours (the default) or
- * plain PEFT. inspect exits with status 2 (after showing the bank) when loading it would be refused.
+ * plain PEFT. The result goes to stdout (a table or a line; `--json`: JSON), notes to stderr. inspect exits with
+ * status 2 (after showing the bank) when loading it would be refused.
  */
 export function registerBank(program: Command): void {
   const bank = program.command('bank').description('inspect and convert prompt banks (DePT .bin, ATTEMPT .pt, PEFT, ours)');
@@ -59,7 +60,7 @@ export function registerBank(program: Command): void {
     .command('inspect')
     .description('show the format, config and per-tensor statistics (float64 sum, L2, first values) of a bank')
     .argument('<path>', 'a bank folder or weights file, or a hub id fetched with dept bank fetch (org/name[@revision])')
-    .option('--json', 'print the result as JSON on stdout')
+    .option('--json', 'print the result as JSON instead of a table (default: off)')
     .action(async (path: string, opts: { json?: boolean }) => {
       const { inspectBank, resolveBankRef } = await import('@dept/transfer');
       const { bankScaling } = await import('@dept/prompt');
@@ -67,7 +68,7 @@ export function registerBank(program: Command): void {
       const c = info.config;
       const scaling = c && typeof c.r === 'number' && c.r > 0 ? bankScaling({ r: c.r, lora_alpha: typeof c.lora_alpha === 'number' ? c.lora_alpha : 8 }) : null;
       if (opts.json) process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
-      else process.stderr.write(formatInspection(info, scaling));
+      else process.stdout.write(formatInspection(info, scaling));
       // Shown in full, then refused as loading would refuse it: a script checking the exit status learns it too.
       if (info.problems.length > 0) throw new DeptError(`${info.problems[0]} (dept bank inspect: loading this bank for training, scoring or conversion is refused)`);
     });
@@ -76,13 +77,13 @@ export function registerBank(program: Command): void {
     .description('convert a bank to our bank folder (--to dept) or to a plain PEFT prompt-tuning adapter (--to peft, r = 0 only)')
     .argument('<src>', 'a bank folder or weights file in any supported format, or a hub id fetched with dept bank fetch')
     .option('--to <format>', 'dept (our folder: adapter_config.json + adapter_model.safetensors) or peft', 'dept')
-    .requiredOption('--out <dir>', 'output folder (new; an existing one only with --force)')
-    .option('--force', 'replace the bank in an existing --out (refused when it holds anything but bank files)')
+    .requiredOption('--out <dir>', 'output folder, new (an existing one only with --force) (required)')
+    .option('--force', 'replace the bank in an existing --out; refused when it holds anything but bank files (default: off)')
     .option('--r <n>', 'for sources with a prompt only: add a fresh A and B = 0 of this rank (default: the config r, else 0)')
     .option('--max-length <n>', 'for sources with a prompt only: s, the rows of A (default: the config max_length, else 256)')
     .option('--seed <n>', 'seed of the fresh A', '0')
     .option('--task <t>', 'multitask prompt tuning sources: a task index, "average" or "shared"', 'average')
-    .option('--json', 'print {format, out, notes} as JSON on stdout')
+    .option('--json', 'print {format, to, out, notes} as JSON instead of a line (default: off)')
     .action(async (src: string, opts: { to: string; out: string; r?: string; maxLength?: string; seed: string; task: string; json?: boolean; force?: boolean }) => {
       const { exportDept, exportPeft, importBank, resolveBankRef } = await import('@dept/transfer');
       const { BANK_FOLDER_FILES } = await import('@dept/prompt');
@@ -97,10 +98,8 @@ export function registerBank(program: Command): void {
       if (opts.to === 'peft') notes.push(...exportPeft(imported.bank, opts.out).notes);
       else exportDept(imported.bank, opts.out);
       const c = imported.bank.config;
+      for (const n of notes) process.stderr.write(`note: ${n}\n`);
       if (opts.json) process.stdout.write(`${JSON.stringify({ format: imported.format, to: opts.to, out: opts.out, notes }, null, 2)}\n`);
-      else {
-        for (const n of notes) process.stderr.write(`note: ${n}\n`);
-        process.stderr.write(`converted ${imported.format} bank (m ${c.num_virtual_tokens}, d ${c.token_dim}, s ${c.max_length}, r ${c.r}) to ${opts.to} in ${opts.out}\n`);
-      }
+      else process.stdout.write(`converted ${imported.format} bank (m ${c.num_virtual_tokens}, d ${c.token_dim}, s ${c.max_length}, r ${c.r}) to ${opts.to} in ${opts.out}\n`);
     });
 }

@@ -7,7 +7,9 @@ import cliProgress from 'cli-progress';
 import type { ProgressEvent } from '@dept/core';
 import type { TrainEvent } from '@dept/train';
 import { DeptError } from '@dept/core';
-import { applySearches, applySets, readRecipeFile, setPath, validateRecipe, type Recipe } from '../recipe.ts';
+import type { z } from 'zod';
+import { DEFAULT_TRAIN_CONFIG } from '@dept/train/config';
+import { RecipeSchema, applySearches, applySets, blameOf, readRecipeFile, requireFlags, setPath, validateRecipe, type Origins, type Recipe } from '../recipe.ts';
 import { intListOption, intOption, numberOption } from '../options.ts';
 
 /** Flags common to recipe-driven commands. */
@@ -39,62 +41,99 @@ export interface RecipeFlags {
   set?: string[];
   /** `dept fewshot` only: `--search field=v1,v2`. */
   search?: string[];
+  /** `dept train` only: continue the run in `--out`. */
+  resume?: boolean;
 }
+
+/** The file of a run folder that records its settings (and, for `dept train`, its recipe). */
+export const RESOLVED_CONFIG = 'config.resolved.json';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-/** Adds the recipe-overriding flags to a command. */
+/** `(default: the recipe's, else 0.3)` for a flag that overrides `train.<field>`. */
+function trainDefault(field: keyof typeof DEFAULT_TRAIN_CONFIG, shown: (v: never) => string = String): string {
+  return `(default: the recipe's, else ${shown(DEFAULT_TRAIN_CONFIG[field] as never)})`;
+}
+
+/** Adds the recipe-overriding flags to a command; each says its default (a recipe file's value comes first). */
 export function addRecipeFlags(cmd: Command, opts: { grid: boolean }): Command {
+  const onOff = (v: boolean) => (v ? 'on' : 'off');
   cmd
-    .option('--task <names>', opts.grid ? 'tasks, comma-separated (DePT or HF names: rte, superglue-cb, glue/rte, super_glue/cb)' : 'task (DePT or HF name)')
-    .option('--data-dir <dir>', 'data folder (default $DEPT_DATA, else datasets/)')
-    .option('--model <dir>', 'Hugging Face T5 folder')
-    .option('--bank <dir>', 'initialise from this source bank (repeat for several)', collect)
-    .option('--bank-mode <mode>', 'with several --bank: average | best (lowest dev loss) | single', undefined)
-    .option('--sampler <name>', 'k-shot sampler: dept (exact official) | balanced')
-    .option('--m <n>', 'soft prompt length (num_virtual_tokens)')
-    .option('--r <n>', 'rank of A·B (0 = vanilla prompt tuning)')
-    .option('--max-length <n>', 'input length s')
-    .option('--pad-to-max-length', 'pad every input to s as DePT\'s code does (same results, slower; default: cut each batch to its longest input)')
-    .option('--lr <x>', 'learning rate of P')
-    .option('--lora-lr <x>', 'learning rate of A and B')
-    .option('--warmup-steps <n>', 'linear warm-up steps')
-    .option('--max-steps <n>', 'training steps')
-    .option('--batch-size <n>', 'training batch size')
-    .option('--eval-steps <n>', 'evaluate on dev every n steps')
-    .option('--save-steps <n>', 'checkpoint every n steps')
-    .option('--log-steps <n>', 'log the loss every n steps')
-    .option('--predict <mode>', 'generate (greedy, as DePT) | score (most likely label)')
-    .option('--no-dropout', 'turn off the frozen model\'s dropout during training')
-    .option('--out <dir>', 'output folder')
-    .option('--set <key=value>', 'set any recipe field, e.g. --set train.lr=0.3 (repeatable)', collect);
+    .option('--task <names>', `${opts.grid ? 'tasks, comma-separated (DePT or HF names: rte, superglue-cb, glue/rte, super_glue/cb)' : 'task (DePT or HF name)'} (default: the recipe's; required without one)`)
+    .option('--data-dir <dir>', "data folder (default: the recipe's data.dir, else $DEPT_DATA, else datasets/)")
+    .option('--model <dir>', "Hugging Face T5 folder (default: the recipe's model.path; required without one)")
+    .option('--bank <dir>', "initialise from this source bank, repeatable (default: the recipe's bank, else none: P, A and B start as DePT's)", collect)
+    .option('--bank-mode <mode>', 'with several --bank: average | best (lowest dev loss) | single (default: average with several --bank, single with one)')
+    .option('--sampler <name>', "k-shot sampler: dept (exact official) | balanced (default: the recipe's, else dept)")
+    .option('--m <n>', `soft prompt length (num_virtual_tokens) ${trainDefault('num_virtual_tokens')}`)
+    .option('--r <n>', `rank of A·B (0 = vanilla prompt tuning) ${trainDefault('r')}`)
+    .option('--max-length <n>', `input length s ${trainDefault('max_length')}`)
+    .option('--pad-to-max-length', `pad every input to s as DePT's code does (same results, slower) ${trainDefault('pad_to_max_length', (v: boolean) => `${onOff(v)}: each batch cut to its longest input`)}`)
+    .option('--lr <x>', `learning rate of P ${trainDefault('lr')}`)
+    .option('--lora-lr <x>', `learning rate of A and B ${trainDefault('lora_lr')}`)
+    .option('--warmup-steps <n>', `linear warm-up steps ${trainDefault('warmup_steps')}`)
+    .option('--max-steps <n>', `training steps ${trainDefault('max_steps')}`)
+    .option('--batch-size <n>', `training batch size ${trainDefault('batch_size')}`)
+    .option('--eval-steps <n>', `evaluate on dev every n steps ${trainDefault('eval_steps')}`)
+    .option('--save-steps <n>', `checkpoint every n steps ${trainDefault('save_steps')}`)
+    .option('--log-steps <n>', `log the loss every n steps ${trainDefault('log_steps')}`)
+    .option('--predict <mode>', `generate (greedy, as DePT) | score (most likely label) ${trainDefault('predict')}`)
+    .option('--no-dropout', `turn off the frozen model's dropout during training ${trainDefault('dropout', (v: boolean) => `dropout ${onOff(v)}`)}`)
+    .option('--out <dir>', `output folder (default: the recipe's out, else ${opts.grid ? 'runs/<name>' : 'runs/<name>/<task>'}; <name> is the recipe's name, else "run")`)
+    .option('--set <key=value>', 'set any recipe field, e.g. --set train.lr=0.3, repeatable (default: none)', collect);
   if (opts.grid) {
-    cmd.option('--k <list>', 'k values, e.g. 4,16,32').option('--seeds <list>', 'seeds, e.g. 13,21,42')
-      .option('--search <field=v1,v2>', 'search a train field in every cell, e.g. --search lr=0.3,0.4 --search lora_lr=5e-3,5e-4 (repeatable; a sub-run per setting, the best on dev kept)', collect);
+    const defaults = RecipeSchema.shape;
+    const list = (schema: z.ZodType) => (schema.parse(undefined) as number[]).join(',');
+    cmd.option('--k <list>', `k values, e.g. 4,16,32 (default: the recipe's, else ${list(defaults.k)})`)
+      .option('--seeds <list>', `seeds, e.g. 13,21,42 (default: the recipe's, else ${list(defaults.seeds)})`)
+      .option('--search <field=v1,v2>', "search a train field in every cell, e.g. --search lr=0.3,0.4 --search lora_lr=5e-3,5e-4, repeatable; a sub-run per setting, the best on dev kept (default: the recipe's search, else none)", collect);
   } else {
-    cmd.option('--k <n>', 'train on k shots of the training split').option('--seed <n>', 'seed of the k-shot sample and the training');
+    cmd.option('--k <n>', "train on k shots of the training split (default: the recipe's k, else the whole training split)")
+      .option('--seed <n>', "seed of the k-shot sample and the training (default: the recipe's, else 42)");
   }
   return cmd;
 }
 
+/** A finished or unfinished run's recorded recipe (`dept train --out DIR --resume` without a recipe file). */
+export interface RecordedRecipe {
+  /** The recipe as `config.resolved.json` holds it. */
+  raw: Record<string, unknown>;
+  /** The file it came from, for messages. */
+  file: string;
+}
+
 /**
- * The recipe a command runs: the file (if any), then `--set`, then the explicit flags, validated.
+ * The recipe a command runs: the file (if any; or a run folder's recorded recipe), then `--set`, then the explicit
+ * flags, validated. A refusal names what the user typed (`--set k=abc`, `--sampler x`) when that set the field,
+ * else the file.
  *
  * @example
  * const recipe = resolveRecipe('recipes/quickstart.yaml', { maxSteps: '50' }, { grid: true });
  */
-export function resolveRecipe(path: string | undefined, flags: RecipeFlags, opts: { grid: boolean }): Recipe {
-  const raw: Record<string, unknown> = path ? readRecipeFile(path) : {};
-  applySets(raw, flags.set ?? []);
-  const set = (key: string, value: unknown) => {
-    if (value !== undefined) setPath(raw, key, value);
+export function resolveRecipe(path: string | undefined, flags: RecipeFlags, opts: { grid: boolean; recorded?: RecordedRecipe }): Recipe {
+  const raw: Record<string, unknown> = path ? readRecipeFile(path) : opts.recorded ? structuredClone(opts.recorded.raw) : {};
+  const where = path ?? opts.recorded?.file ?? 'command line';
+  // A run trained on the whole training split records k: [] (which no recipe may say).
+  const recordedWithoutK = Boolean(opts.recorded) && Array.isArray(raw.k) && raw.k.length === 0;
+  if (recordedWithoutK) delete raw.k;
+  const origins: Origins = new Map();
+  applySets(raw, flags.set ?? [], origins);
+  /** Sets a field; `origin` is what the user typed, named when the field is refused. */
+  const set = (key: string, value: unknown, origin?: string) => {
+    if (value === undefined) return;
+    setPath(raw, key, value);
+    if (origin) origins.set(key, origin);
   };
-  if (flags.task) set('tasks', flags.task.split(',').map((t) => t.trim()).filter(Boolean));
-  set('data.dir', flags.dataDir);
-  if (flags.model) set('model', { ...((raw.model as Record<string, unknown> | undefined) ?? {}), path: flags.model });
-  if (flags.bank) set('bank', { paths: flags.bank, mode: flags.bankMode ?? (flags.bank.length > 1 ? 'average' : 'single') });
-  else if (flags.bankMode) set('bank.mode', flags.bankMode);
-  set('sampler', flags.sampler);
+  if (flags.task) set('tasks', flags.task.split(',').map((t) => t.trim()).filter(Boolean), `--task ${flags.task}`);
+  set('data.dir', flags.dataDir, `--data-dir ${flags.dataDir}`);
+  if (flags.model) {
+    set('model', { ...((raw.model as Record<string, unknown> | undefined) ?? {}), path: flags.model });
+    origins.set('model.path', `--model ${flags.model}`);
+  }
+  if (flags.bank) set('bank', { paths: flags.bank, mode: flags.bankMode ?? (flags.bank.length > 1 ? 'average' : 'single') }, flags.bank.map((b) => `--bank ${b}`).join(' '));
+  else set('bank.mode', flags.bankMode);
+  if (flags.bankMode) origins.set('bank.mode', `--bank-mode ${flags.bankMode}`);
+  set('sampler', flags.sampler, `--sampler ${flags.sampler}`);
   if (opts.grid) {
     if (flags.k) set('k', intListOption(flags.k, '--k', { min: 1 }));
     if (flags.seeds) set('seeds', intListOption(flags.seeds, '--seeds', { min: 0 }));
@@ -114,16 +153,20 @@ export function resolveRecipe(path: string | undefined, flags: RecipeFlags, opts
   set('train.eval_steps', int(flags.evalSteps, '--eval-steps', 1));
   set('train.save_steps', int(flags.saveSteps, '--save-steps', 1));
   set('train.log_steps', int(flags.logSteps, '--log-steps', 1));
-  set('train.predict', flags.predict);
+  set('train.predict', flags.predict, `--predict ${flags.predict}`);
   if (flags.dropout === false) set('train.dropout', false);
   if (flags.padToMaxLength) set('train.pad_to_max_length', true);
   set('out', flags.out);
-  applySearches(raw, flags.search ?? []);
-  const recipe = validateRecipe(raw, path ?? 'command line');
-  if (!opts.grid && !flags.k && !path) recipe.k = [];
+  applySearches(raw, flags.search ?? [], origins);
+  if (!path && !opts.recorded) {
+    const hint = flags.resume ? ` (with --resume: or --out of a run folder that holds ${RESOLVED_CONFIG})` : '';
+    requireFlags(raw, { model: '--model <dir>', tasks: '--task <name>' }, opts.grid ? 'fewshot' : 'train', hint);
+  }
+  const recipe = validateRecipe(raw, where, blameOf(origins));
+  if (!opts.grid && !flags.k && ((!path && !opts.recorded) || recordedWithoutK)) recipe.k = [];
   if (recipe.search && Object.keys(recipe.search).length === 0) delete recipe.search;
   if (recipe.search && !opts.grid) {
-    throw new DeptError(`${path ?? 'command line'}: search: dept train runs one setting; run a search with dept fewshot (each cell a sub-run per setting)`);
+    throw new DeptError(`${where}: search: dept train runs one setting; run a search with dept fewshot (each cell a sub-run per setting)`);
   }
   return recipe;
 }

@@ -5,7 +5,7 @@
  * - `dept data split --task T [--data-dir D] [--json]`: `{"train": {"source", "indices"}, "dev": …, "test": …}`.
  * - `dept data kshot --task T --k K --seed S [--sampler dept|balanced] [--json]`: `{"indices", "class_counts"}`.
  *
- * Tables for people go to stderr; `--json` output goes to stdout.
+ * The result goes to stdout: a table for people, or JSON with `--json`; notes go to stderr.
  */
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
@@ -39,6 +39,11 @@ const LAYOUTS: readonly LayoutName[] = ['glue-tsv', 'mrpc-msr', 'superglue-jsonl
 
 function err(text: string): void {
   process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+/** A line of the result (stdout). */
+function out(text: string): void {
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 }
 
 function parseInteger(value: string, flag: string, min: number): number {
@@ -114,8 +119,8 @@ async function listAction(opts: CommonOptions): Promise<void> {
       lines.push([e.task, e.hf, folder, f.layout, Object.entries(f.rows).map(([k, v]) => `${k} ${v}`).join(', ')]);
     }
   }
-  err(`data directory: ${dataDir}`);
-  err(table(lines));
+  out(`data directory: ${dataDir}`);
+  out(table(lines));
 }
 
 async function splitAction(opts: CommonOptions & { task: string }): Promise<void> {
@@ -131,9 +136,9 @@ async function splitAction(opts: CommonOptions & { task: string }): Promise<void
     return;
   }
   const rule = data.match.layout === 'lmbff-kshot' ? 'as-is (a ready-made LM-BFF split)' : `${splitRuleFor(data.task.name)} (torch.randperm, seed 42)`;
-  err(describe(data, lo.dataDir as string));
-  err(`DePT split rule: ${rule}`);
-  err(
+  out(describe(data, lo.dataDir as string));
+  out(`DePT split rule: ${rule}`);
+  out(
     table([
       ['part', 'source', 'rows', 'indices'],
       ...(['train', 'dev', 'test'] as const).map((p) => [p, plan[p].source, String(plan[p].indices.length), preview(plan[p].indices)]),
@@ -155,10 +160,10 @@ async function kshotAction(opts: CommonOptions & { task: string; k: string; seed
     process.stdout.write(`${JSON.stringify({ indices: sample.indices, class_counts: sample.classCounts })}\n`);
     return;
   }
-  err(describe(data, lo.dataDir as string));
-  err(`k-shot: k=${k}, seed=${seed}, sampler=${sample.sampler}${sample.examined !== undefined ? `, rows examined ${sample.examined} of ${plan.train.indices.length}` : ''}`);
-  err(table([['class', 'rows'], ...Object.entries(sample.classCounts).map(([c, n]) => [c, String(n)])]));
-  err(`indices (rows of the ${sample.source} file, in selection order): ${sample.indices.join(', ')}`);
+  out(describe(data, lo.dataDir as string));
+  out(`k-shot: k=${k}, seed=${seed}, sampler=${sample.sampler}${sample.examined !== undefined ? `, rows examined ${sample.examined} of ${plan.train.indices.length}` : ''}`);
+  out(table([['class', 'rows'], ...Object.entries(sample.classCounts).map(([c, n]) => [c, String(n)])]));
+  out(`indices (rows of the ${sample.source} file, in selection order): ${sample.indices.join(', ')}`);
 }
 
 /**
@@ -176,10 +181,10 @@ export function registerData(program: Command): void {
   const common = (cmd: Command): Command =>
     cmd
       .option('--data-dir <dir>', 'where the data lives (default: $DEPT_DATA, else datasets/)')
-      .option('--json', 'print JSON on stdout instead of a table on stderr');
+      .option('--json', 'print the result as JSON instead of a table (default: off)');
   const pick = (cmd: Command): Command =>
     cmd
-      .option('--layout <name>', `use the folder in this layout: ${LAYOUTS.join(' | ')}`)
+      .option('--layout <name>', `use the folder in this layout: ${LAYOUTS.join(' | ')} (default: the first folder whose files DePT's split can use)`)
       .option('--subset <k-seed>', 'LM-BFF k-shot layout: the <k>-<seed> folder to use (default: the first)');
 
   common(data.command('list').description('list the tasks, the folders and layouts that hold them, and their row counts')).action(
@@ -191,7 +196,7 @@ export function registerData(program: Command): void {
       data
         .command('split')
         .description("DePT's train/dev/test of a task: the source split of each part and its row numbers, in DePT's order")
-        .requiredOption('--task <name>', 'task, as DePT names it (rte, superglue-cb) or as Hugging Face does (glue/rte, super_glue/cb)'),
+        .requiredOption('--task <name>', 'task, as DePT names it (rte, superglue-cb) or as Hugging Face does (glue/rte, super_glue/cb) (required)'),
     ),
   ).action(async (opts: CommonOptions & { task: string }) => splitAction(opts));
 
@@ -200,8 +205,8 @@ export function registerData(program: Command): void {
       data
         .command('kshot')
         .description('a k-shot sample of the train part: train-file row numbers in selection order, and rows per class')
-        .requiredOption('--task <name>', 'task, as DePT names it (rte, superglue-cb) or as Hugging Face does (glue/rte, super_glue/cb)')
-        .requiredOption('--k <n>', 'number of examples')
+        .requiredOption('--task <name>', 'task, as DePT names it (rte, superglue-cb) or as Hugging Face does (glue/rte, super_glue/cb) (required)')
+        .requiredOption('--k <n>', 'number of examples (required)')
         .option('--seed <n>', 'training seed (DePT shuffles the train set with it)', '42')
         .option('--sampler <name>', "dept (DePT's rule, exactly) or balanced (always k rows)", 'dept'),
     ),

@@ -1,8 +1,8 @@
 /**
  * `dept eval --model M --bank B --task T [--split dev|test]`: a bank evaluated on DePT's split of a task, with the
  * task's metrics in both flavours. A finished run's bank is evaluated with the run's settings unless a flag says
- * otherwise, and then gives exactly the run's `results.json` metrics (said on stderr). With `--out DIR`: `eval.json`
- * and `predictions.jsonl` (the run's format) there.
+ * otherwise, and then gives exactly the run's `results.json` metrics (said on stderr). The metrics go to stdout (with
+ * `--json`: `eval.json`). With `--out DIR`: `eval.json` and `predictions.jsonl` (the run's format) there.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -62,11 +62,11 @@ export function registerEval(program: Command): void {
   addUseFlags(cmd)
     .option('--split <name>', 'dev or test', 'test')
     .option('--data-dir <dir>', "data folder (default: the run's, else $DEPT_DATA, else datasets/)")
-    .option('--flavour <name>', "metrics shown first and compared with the run's: dept | official (both are computed; default: the run's, else dept)")
-    .option('--max-eval-examples <n>', 'evaluate only the first n examples of the split')
-    .option('--out <dir>', 'write eval.json and predictions.jsonl into this folder')
-    .option('--overwrite', 'replace the eval.json and predictions.jsonl of an earlier dept eval in --out')
-    .option('--json', 'print eval.json on stdout')
+    .option('--flavour <name>', "metrics shown first and compared with the run's: dept | official, both computed (default: the run's, else dept)")
+    .option('--max-eval-examples <n>', 'evaluate only the first n examples of the split (default: all)')
+    .option('--out <dir>', 'write eval.json and predictions.jsonl into this folder (default: none: nothing is written)')
+    .option('--overwrite', 'replace the eval.json and predictions.jsonl of an earlier dept eval in --out (default: off)')
+    .option('--json', 'print eval.json instead of the metrics for people (default: off)')
     .action(async (flags: EvalFlags) => {
       if (flags.split !== 'dev' && flags.split !== 'test') throw new DeptError(`--split is "${flags.split}", expected dev or test`);
       if (flags.flavour !== undefined && flags.flavour !== 'dept' && flags.flavour !== 'official') throw new DeptError(`--flavour is "${flags.flavour}", expected dept or official`);
@@ -92,8 +92,11 @@ export function registerEval(program: Command): void {
           onProgress: progressDisplay(`eval ${task}`),
         };
         const result: BankEvaluation = await evaluateBank(options);
-        process.stderr.write(`${task} ${result.split} (${result.examples} examples, predict ${result.predict}): ${fmt(result.metrics[flavour])} [${flavour}]\n`);
-        for (const f of ['dept', 'official'] as const) if (f !== flavour) process.stderr.write(`  ${f} flavour: ${fmt(result.metrics[f])}\n`);
+        const mark = result.random_weights ? ` [${RANDOM_WEIGHTS_MARK}]` : '';
+        if (!flags.json) {
+          process.stdout.write(`${task} ${result.split} (${result.examples} examples, predict ${result.predict}): ${fmt(result.metrics[flavour])} [${flavour}]${mark}\n`);
+          for (const f of ['dept', 'official'] as const) if (f !== flavour) process.stdout.write(`  ${f} flavour: ${fmt(result.metrics[f])}${mark}\n`);
+        }
         // A finished run's own numbers for this split, when it recorded the same task and split in full.
         let comparison: { recorded: Record<string, number>; same: boolean; first_difference: string | null } | null = null;
         const recorded = run?.results ? (result.split === 'test' ? run.results.test : run.results.dev) : undefined;

@@ -3,8 +3,9 @@
  *
  * - `dept model fetch <repo> [--revision R] [--cache-dir D] [--json]`: downloads what the T5 loader reads into the
  *   hub cache (`huggingface_hub`'s layout) and prints the snapshot folder on stdout.
- * - `dept data fetch <dataset> [--config C] [--revision R] [--out D] [--cache-dir D] [--json]`: downloads a
- *   dataset config's Parquet files and places them under the data directory; prints that folder on stdout.
+ * - `dept data fetch <dataset> [--config C] [--revision R] [--data-dir D] [--cache-dir D] [--json]`: downloads a
+ *   dataset config's Parquet files and places them under the data directory; prints that folder on stdout. (`--out`
+ *   is a deprecated spelling of `--data-dir`, the name every other command uses.)
  * - `dept bank fetch <repo>[@revision] [--cache-dir D] [--json]`: downloads a PEFT prompt-tuning adapter
  *   (`adapter_config.json` + `adapter_model.safetensors`) into the hub cache and prints the snapshot folder; the
  *   bank is then usable as `--bank <repo>[@revision]` wherever a bank is taken.
@@ -13,7 +14,7 @@
  * HF_HUB_CACHE. The work itself lives in `@dept/t5` (`fetchT5Model`), `@dept/tasks` (`fetchHfDataset`) and
  * `@dept/transfer` (`fetchBank`).
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { DeptError } from '@dept/core';
 import type { HubEvent, HubOptions } from '@dept/hub';
 
@@ -22,7 +23,7 @@ Environment (as huggingface_hub reads it):
   HF_ENDPOINT     the hub to download from (default https://huggingface.co; a mirror works too)
   HF_TOKEN        access token for gated or private repositories (else the file $HF_HOME/token)
   HF_HUB_OFFLINE  1: never use the network; serve from the cache or fail
-  HF_HUB_CACHE    the cache folder (default $HF_HOME/hub, else ~/.cache/huggingface/hub)`;
+  HF_HUB_CACHE    the cache folder (default: $HF_HOME/hub, else ~/.cache/huggingface/hub)`;
 
 function formatBytes(n: number): string {
   if (n < 0) return '?';
@@ -110,8 +111,8 @@ export function registerFetch(program: Command): void {
     .description('download a T5 model from the Hugging Face hub into the hub cache and print its folder (config.json, safetensors weights, tokenizer)')
     .argument('<repo>', 'hub model id: t5-base, google/flan-t5-base, google/t5-v1_1-base, …')
     .option('--revision <rev>', 'branch, tag, refs/pr/N or commit', 'main')
-    .option('--cache-dir <dir>', 'the hub cache (default $HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub)')
-    .option('--json', 'print a JSON summary on stdout instead of the folder')
+    .option('--cache-dir <dir>', 'the hub cache (default: $HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub)')
+    .option('--json', 'print a JSON summary instead of the folder (default: off)')
     .addHelpText('after', ENV_HELP)
     .action(async (repo: string, flags: FetchFlags) => {
       const { fetchT5Model } = await import('@dept/t5');
@@ -125,19 +126,25 @@ export function registerFetch(program: Command): void {
     .command('fetch')
     .description("download a dataset's Parquet files from the Hugging Face hub into the data directory (the hf-parquet layout) and print the folder")
     .argument('<dataset>', 'glue/rte, super_glue/cb, scitail/snli_format, snli, or a hub dataset id (org/name, org/name/config)')
-    .option('--config <name>', 'the config, when <dataset> does not name it')
+    .option('--config <name>', "the config, when <dataset> does not name it (default: the one <dataset> names, if any)")
     .option('--revision <rev>', "where the Parquet files are (default: the repository's own on main, else the hub's conversion, refs/convert/parquet)")
-    .option('--out <dir>', 'the data directory to write into (default $DEPT_DATA, else datasets/); files land in <dir>/<dataset>/<config>/')
-    .option('--cache-dir <dir>', 'the hub cache (default $HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub)')
-    .option('--json', 'print a JSON summary on stdout instead of the folder')
+    .option('--data-dir <dir>', 'the data directory to write into; files land in <dir>/<dataset>/<config>/ (default: $DEPT_DATA, else datasets/)')
+    .addOption(new Option('--out <dir>', 'deprecated: the old name of --data-dir').hideHelp())
+    .option('--cache-dir <dir>', 'the hub cache (default: $HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub)')
+    .option('--json', 'print a JSON summary instead of the folder (default: off)')
     .addHelpText('after', ENV_HELP)
-    .action(async (dataset: string, flags: FetchFlags & { config?: string; out?: string }) => {
+    .action(async (dataset: string, flags: FetchFlags & { config?: string; dataDir?: string; out?: string }) => {
+      if (flags.out !== undefined) {
+        if (flags.dataDir !== undefined && flags.dataDir !== flags.out) throw new DeptError(`--out ${flags.out} and --data-dir ${flags.dataDir} name two data directories; give --data-dir only (--out is its old name)`);
+        process.stderr.write('dept: warning: data fetch --out is deprecated; it is now --data-dir, as in every other command\n');
+      }
+      const dataDir = flags.dataDir ?? flags.out;
       const { fetchHfDataset } = await import('@dept/tasks');
       const got = await fetchHfDataset(dataset, {
         ...hubOptions(flags, dataset),
         ...(flags.config !== undefined ? { config: flags.config } : {}),
         ...(flags.revision !== undefined ? { revision: flags.revision } : {}),
-        ...(flags.out !== undefined ? { dataDir: flags.out } : {}),
+        ...(dataDir !== undefined ? { dataDir } : {}),
       });
       const counts = Object.entries(got.splits).map(([s, f]) => `${s} ${f.length} file${f.length === 1 ? '' : 's'}`).join(', ');
       process.stderr.write(`${dataset}: ${got.changed ? 'wrote' : 'already up to date:'} ${got.folder} (${counts}; from ${got.repo}@${got.revision})\n`);
@@ -149,9 +156,9 @@ export function registerFetch(program: Command): void {
     .command('fetch')
     .description('download a PEFT prompt-tuning adapter (adapter_config.json + adapter_model.safetensors) from the Hugging Face hub into the hub cache and print its folder; then --bank <repo>[@revision] names it anywhere')
     .argument('<repo>', 'hub model id of the adapter, optionally with @revision: org/name, org/name@v1, org/name@<commit>')
-    .option('--revision <rev>', 'branch, tag, refs/pr/N or commit (instead of @revision)')
-    .option('--cache-dir <dir>', 'the hub cache (default $HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub)')
-    .option('--json', 'print a JSON summary on stdout instead of the folder')
+    .option('--revision <rev>', 'branch, tag, refs/pr/N or commit, instead of @revision (default: the @revision, else main)')
+    .option('--cache-dir <dir>', 'the hub cache (default: $HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub)')
+    .option('--json', 'print a JSON summary instead of the folder (default: off)')
     .addHelpText('after', `${ENV_HELP}\n\nadapter_model.bin (a PyTorch pickle) is never fetched; a local copy can still be read: dept bank convert FILE`)
     .action(async (ref: string, flags: FetchFlags) => {
       const at = ref.indexOf('@');

@@ -9,6 +9,7 @@ import type { GridEvent, GridRun, Shard } from '@dept/fewshot';
 import type { TrainEvent } from '@dept/train';
 import type { Recipe } from '../recipe.ts';
 import { intOption } from '../options.ts';
+import { deptCommand, onInterrupt, TrainProgress } from '../interrupt.ts';
 import { addRecipeFlags, progressReporter, resolveRecipe, type RecipeFlags } from './common.ts';
 
 /** Flags of `dept fewshot` beyond the recipe flags. */
@@ -27,10 +28,10 @@ export interface FewshotFlags extends RecipeFlags {
  */
 export function addGridFlags(cmd: Command): Command {
   return cmd
-    .option('--shard <i/n>', 'run only the cells whose grid index is i modulo n (shards count from 0); default: from SLURM_ARRAY_TASK_ID/COUNT or JOB_COMPLETION_INDEX')
-    .option('--shards <n>', 'the grid\'s number of shards when the index comes from the environment: needed with JOB_COMPLETION_INDEX (Kubernetes indexed Job); with Slurm, checked against the array and against <out>/.shards/slurm-array.json (the first array\'s layout)')
-    .option('--overwrite', 're-run every cell (of this shard) from scratch, replacing finished ones')
-    .option('--json', 'print the results JSON on stdout instead of the Markdown table');
+    .option('--shard <i/n>', 'run only the cells whose grid index is i modulo n (shards count from 0) (default: from SLURM_ARRAY_TASK_ID/COUNT or JOB_COMPLETION_INDEX, else the whole grid)')
+    .option('--shards <n>', 'the grid\'s number of shards when the index comes from the environment: needed with JOB_COMPLETION_INDEX (Kubernetes indexed Job); with Slurm, checked against the array and against <out>/.shards/slurm-array.json (the first array\'s layout) (default: SLURM_ARRAY_TASK_COUNT)')
+    .option('--overwrite', 're-run every cell (of this shard) from scratch, replacing finished ones (default: off: finished runs are skipped, unfinished ones resumed)')
+    .option('--json', 'print the results JSON instead of the Markdown table (default: off)');
 }
 
 function err(line: string): void {
@@ -75,6 +76,30 @@ function gridDisplay(): (event: GridEvent) => void {
 }
 
 /**
+ * What a grid has reached, followed through its events, for the line a signal ends it with: the run in progress
+ * (its step and last checkpoint), or none.
+ */
+function gridProgress(outDir: string): { see: (event: GridEvent) => void; describe: () => string } {
+  let current: { name: string; position: number; total: number; progress: TrainProgress } | null = null;
+  let finished = 0;
+  return {
+    see: (event) => {
+      if (event.type === 'start') {
+        const setting = event.run.setting ? ` ${event.run.setting.id}` : '';
+        current = { name: `${event.cell.task} k=${event.cell.k} seed=${event.cell.seed}${setting}`, position: event.position, total: event.total, progress: new TrainProgress(join(outDir, event.run.dir)) };
+      } else if (event.type === 'train') current?.progress.see(event.event);
+      else if (event.type === 'done') {
+        current = null;
+        finished++;
+      }
+    },
+    describe: () => (current
+      ? `in run ${current.position} of ${current.total} (${current.name}) ${current.progress.describe()}`
+      : finished === 0 ? 'before the first run started' : `between runs (${finished} finished in this session)`),
+  };
+}
+
+/**
  * Runs a resolved recipe's grid and writes its report (shared by `dept fewshot` and `dept quickstart`).
  *
  * @example
@@ -83,6 +108,7 @@ function gridDisplay(): (event: GridEvent) => void {
 export async function runFewshot(recipe: Recipe, flags: Pick<FewshotFlags, 'shard' | 'shards' | 'overwrite' | 'json'>): Promise<void> {
   const { initBackend } = await import('@dept/tensor');
   const { resolveShard, runGrid, writeReport } = await import('@dept/fewshot');
+  const { releaseHeldLocks } = await import('@dept/train');
   const outDir = recipe.out ?? join('runs', recipe.name);
   const shard: Shard | null = resolveShard({
     ...(flags.shard !== undefined ? { shard: flags.shard } : {}),
@@ -93,22 +119,39 @@ export async function runFewshot(recipe: Recipe, flags: Pick<FewshotFlags, 'shar
   });
   const backend = await initBackend({ announce: true });
   err(`dept fewshot: ${recipe.name} → ${outDir} (backend ${backend.name})`);
-  const result = await runGrid({
-    name: recipe.name,
-    tasks: recipe.tasks,
-    k: recipe.k,
-    seeds: recipe.seeds,
-    sampler: recipe.sampler,
-    model: recipe.model,
-    ...(recipe.data.dir ? { dataDir: recipe.data.dir } : {}),
-    flavour: recipe.data.flavour,
-    addPrefix: recipe.data.add_prefix,
-    ...(recipe.bank ? { bank: recipe.bank } : {}),
-    train: recipe.train,
-    ...(recipe.search ? { search: recipe.search } : {}),
-    outDir,
-    recipe: { ...recipe, out: outDir } as Record<string, unknown>,
-  }, { shard, overwrite: Boolean(flags.overwrite), onEvent: gridDisplay() });
+  const progress = gridProgress(outDir);
+  const display = gridDisplay();
+  // The same command resumes: finished runs are skipped, unfinished ones continue from their checkpoints.
+  const again = deptCommand(process.argv.slice(2).filter((a) => a !== '--overwrite'));
+  const stop = onInterrupt(() => `${progress.describe()}; resume with the same command (finished runs are skipped): ${again}`, releaseHeldLocks);
+  let result: Awaited<ReturnType<typeof runGrid>>;
+  try {
+    result = await runGrid({
+      name: recipe.name,
+      tasks: recipe.tasks,
+      k: recipe.k,
+      seeds: recipe.seeds,
+      sampler: recipe.sampler,
+      model: recipe.model,
+      ...(recipe.data.dir ? { dataDir: recipe.data.dir } : {}),
+      flavour: recipe.data.flavour,
+      addPrefix: recipe.data.add_prefix,
+      ...(recipe.bank ? { bank: recipe.bank } : {}),
+      train: recipe.train,
+      ...(recipe.search ? { search: recipe.search } : {}),
+      outDir,
+      recipe: { ...recipe, out: outDir } as Record<string, unknown>,
+    }, {
+      shard,
+      overwrite: Boolean(flags.overwrite),
+      onEvent: (event) => {
+        progress.see(event);
+        display(event);
+      },
+    });
+  } finally {
+    stop();
+  }
   err(recipe.search
     ? `grid: ${result.ran.length} sub-runs trained, ${result.skipped.length} skipped (already finished); ${result.selections.length} cells selected`
     : `grid: ${result.ran.length} cells trained, ${result.skipped.length} skipped (already finished)`);

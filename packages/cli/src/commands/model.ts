@@ -21,14 +21,15 @@ export function registerModel(program: Command): void {
   model
     .command('init')
     .description('write a random T5 checkpoint (HF layout: config.json, model.safetensors, tokenizer.json); numbers made with it are random-weight numbers')
-    .requiredOption('--config <file|preset>', `a config.json path or a preset (${Object.keys(T5_PRESETS).join(', ')})`)
-    .requiredOption('--out <dir>', 'output folder')
+    .requiredOption('--config <file|preset>', `a config.json path or a preset (${Object.keys(T5_PRESETS).join(', ')}) (required)`)
+    .requiredOption('--out <dir>', 'output folder, new or empty (required)')
     .option('--seed <n>', 'random seed', '0')
-    .option('--tokenizer <dir>', 'copy the tokenizer files of this folder (it must hold tokenizer.json)')
+    .option('--tokenizer <dir>', 'copy the tokenizer files of this folder (it must hold tokenizer.json) (default: none: a demo tokenizer, see --sample)')
     .option('--sample <file>', 'without --tokenizer: build the demo tokenizer from this text file (default: a built-in English sample)')
     .option('--dtype <dtype>', 'stored dtype: F32, F16 or BF16', 'F32')
-    .option('--shard-bytes <n>', 'split into shards of at most this many bytes, with model.safetensors.index.json')
-    .action(async (opts: { config: string; out: string; seed: string; tokenizer?: string; sample?: string; dtype: string; shardBytes?: string }) => {
+    .option('--shard-bytes <n>', 'split into shards of at most this many bytes, with model.safetensors.index.json (default: one file)')
+    .option('--json', 'print {out, config, dtype, random_weights} as JSON instead of a line (default: off)')
+    .action(async (opts: { config: string; out: string; seed: string; tokenizer?: string; sample?: string; dtype: string; shardBytes?: string; json?: boolean }) => {
       if (isDir(opts.config)) throw new DeptError(`--config ${opts.config}: is a folder, expected a config.json file or a preset (${Object.keys(T5_PRESETS).join(', ')})`);
       const config = existsSync(opts.config)
         ? parseT5Config(readJsonFile(opts.config, 'a T5 config.json'), opts.config)
@@ -52,6 +53,7 @@ export function registerModel(program: Command): void {
         dtype: opts.dtype as WritableDtype,
         ...(opts.shardBytes ? { maxShardBytes: intOption(opts.shardBytes, '--shard-bytes', { min: 1 }) } : {}),
       });
-      process.stderr.write(`wrote a random T5 (d_model ${config.d_model}, ${config.num_layers} layers, vocab ${config.vocab_size}) to ${opts.out}\n`);
+      if (opts.json) process.stdout.write(`${JSON.stringify({ out: opts.out, config, dtype: opts.dtype, random_weights: true }, null, 2)}\n`);
+      else process.stdout.write(`wrote a random T5 (d_model ${config.d_model}, ${config.num_layers} layers, vocab ${config.vocab_size}) to ${opts.out}\n`);
     });
 }

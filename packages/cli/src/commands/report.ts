@@ -10,7 +10,7 @@ export function registerReport(program: Command): void {
   program
     .command('report <run_dir>')
     .description('aggregate the finished cells of a grid folder (mean ± sample std over seeds per task × k) into results.json/csv and report.md/svg/png')
-    .option('--json', 'print the results JSON on stdout instead of the Markdown table')
+    .option('--json', 'print the results JSON instead of the Markdown table (default: off)')
     .action(async (runDir: string, opts: { json?: boolean }) => {
       const { writeReport } = await import('@dept/fewshot');
       const written = await writeReport(runDir);

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { DeptError, readJsonFile, writeJsonAtomic } from '@dept/core';
 import type { HostTensor } from '@dept/tensor';
 import { intOption } from '../options.ts';
+import { RANDOM_WEIGHTS_MARK } from './bank-use.ts';
 
 /** A host tensor as nested arrays (for JSON). */
 function nested(t: HostTensor): unknown {
@@ -50,12 +51,13 @@ export function registerScore(program: Command): void {
   program
     .command('score')
     .description('loss, logits, encoder states, gradients and greedy ids of a model + bank on a pre-tokenized batch (for parity checks)')
-    .requiredOption('--model <dir>', 'Hugging Face T5 folder')
-    .requiredOption('--bank <dir>', 'bank folder (adapter_config.json + adapter_model.safetensors)')
-    .requiredOption('--batch <file>', 'JSON with input_ids, attention_mask (padded to max_length) and labels (-100 ignored)')
-    .requiredOption('--out <file>', 'output JSON')
+    .requiredOption('--model <dir>', 'Hugging Face T5 folder (required)')
+    .requiredOption('--bank <dir>', 'bank folder (adapter_config.json + adapter_model.safetensors) (required)')
+    .requiredOption('--batch <file>', 'JSON with input_ids, attention_mask (padded to max_length) and labels (-100 ignored) (required)')
+    .requiredOption('--out <file>', 'output JSON (required)')
     .option('--greedy-steps <n>', 'raw argmax steps from the decoder start token (no EOS stop)', '0')
-    .action(async (opts: { model: string; bank: string; batch: string; out: string; greedySteps: string }) => {
+    .option('--json', 'print {out, loss, greedy_ids, random_weights} as JSON instead of a line (default: off)')
+    .action(async (opts: { model: string; bank: string; batch: string; out: string; greedySteps: string; json?: boolean }) => {
       const steps = intOption(opts.greedySteps, '--greedy-steps', { min: 0 });
       const batch = readScoreBatch(opts.batch);
       const { initBackend } = await import('@dept/tensor');
@@ -64,7 +66,7 @@ export function registerScore(program: Command): void {
       const { resolveBankRef } = await import('@dept/transfer');
       const bank = readBank(resolveBankRef(opts.bank).path);
       await initBackend({ announce: true });
-      const { model, config } = loadPretrainedT5(opts.model);
+      const { model, config, randomWeights } = loadPretrainedT5(opts.model);
       if (bank.config.token_dim !== config.d_model) {
         throw new DeptError(`${opts.bank}/adapter_config.json: token_dim ${bank.config.token_dim} does not match the model's d_model ${config.d_model}`);
       }
@@ -84,7 +86,9 @@ export function registerScore(program: Command): void {
         greedy_ids: scores.greedy_ids,
       };
       writeJsonAtomic(opts.out, result, 0);
-      process.stderr.write(`loss ${result.loss}; wrote ${opts.out}\n`);
+      process.stderr.write(`wrote ${opts.out}\n`);
+      if (opts.json) process.stdout.write(`${JSON.stringify({ out: opts.out, loss: result.loss, greedy_ids: result.greedy_ids, random_weights: randomWeights }, null, 2)}\n`);
+      else process.stdout.write(`loss ${result.loss}${randomWeights ? ` [${RANDOM_WEIGHTS_MARK}]` : ''}\n`);
       prompt.dispose();
       model.dispose();
     });
