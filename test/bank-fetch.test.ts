@@ -194,7 +194,7 @@ describe('a fetched bank by its repository id', () => {
 
   it('dept train --bank org/name initialises from it', async () => {
     const r = ok(await dept(['train', '--task', 'superglue-cb', '--data-dir', SAMPLE, '--model', model, '--bank', 'org/dept-prompt@v1', '--k', '4', '--seed', '13',
-      '--m', '4', '--r', '2', '--max-length', '32', '--max-steps', '1', '--eval-steps', '1', '--batch-size', '4', '--predict', 'score', '--out', join(root, 'run')]));
+      '--m', '4', '--r', '2', '--max-length', '32', '--max-steps', '1', '--eval-steps', '1', '--batch-size', '4', '--predict', 'score', '--out', join(root, 'run'), '--json']));
     expect(JSON.parse(r.stdout)).toMatchObject({ train_examples: 4 });
     const resolved = JSON.parse(readFileSync(join(root, 'run', 'config.resolved.json'), 'utf8')) as { bank_source: { paths: string[] } };
     expect(resolved.bank_source.paths).toEqual(['org/dept-prompt@v1']);

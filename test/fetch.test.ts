@@ -330,7 +330,7 @@ describe('dept model fetch', () => {
 describe('dept data fetch', () => {
   it('super_glue/cb comes from the parquet conversion branch and lands where the readers find it', async () => {
     const out = join(root, 'data');
-    const r = await dept(['data', 'fetch', 'super_glue/cb', '--out', out]);
+    const r = await dept(['data', 'fetch', 'super_glue/cb', '--data-dir', out]);
     expect(r.stderr).not.toMatch(/error/);
     expect(r.code).toBe(0);
     const folder = join(out, 'super_glue', 'cb');
@@ -361,7 +361,7 @@ describe('dept data fetch', () => {
   it("glue/rte uses the repository's own parquet files (no conversion branch), and DePT's split reads them", async () => {
     const out = join(root, 'data');
     const from = hub.log.length;
-    const r = await dept(['data', 'fetch', 'glue/rte', '--out', out]);
+    const r = await dept(['data', 'fetch', 'glue/rte', '--data-dir', out]);
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toBe(join(out, 'glue', 'rte'));
     expect(hub.log.slice(from).some((q) => q.url.includes('convert'))).toBe(false);
@@ -380,19 +380,21 @@ describe('dept data fetch', () => {
     const out = join(root, 'data');
     const record = readFileSync(join(out, 'super_glue', 'cb', '.dept-fetch.json'), 'utf8');
     const from = hub.log.length;
-    const r = await dept(['data', 'fetch', 'super_glue/cb', '--out', out]);
+    const r = await dept(['data', 'fetch', 'super_glue/cb', '--out', out]); // the old name of --data-dir still works
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/already up to date/);
+    expect(r.stderr).toContain('dept: warning: data fetch --out is deprecated; it is now --data-dir');
+    expect(r.stdout).toBe(`${join(out, 'super_glue', 'cb')}\n`);
     expect(hub.requests('file', from)).toEqual([]);
     expect(readFileSync(join(out, 'super_glue', 'cb', '.dept-fetch.json'), 'utf8')).toBe(record);
 
     const from2 = hub.log.length;
-    const off = await dept(['data', 'fetch', 'super_glue/cb', '--out', join(root, 'data-offline')], { HF_HUB_OFFLINE: '1' });
+    const off = await dept(['data', 'fetch', 'super_glue/cb', '--data-dir', join(root, 'data-offline')], { HF_HUB_OFFLINE: '1' });
     expect(off.code).toBe(0);
     expect(hub.log.length).toBe(from2);
     expect((await loadTaskData('superglue-cb', { dataDir: join(root, 'data-offline') })).tables.train?.numRows()).toBe(18);
 
-    const none = await dept(['data', 'fetch', 'glue/cola', '--out', join(root, 'data-offline')], { HF_HUB_OFFLINE: '1', HF_HOME: join(root, 'nowhere') });
+    const none = await dept(['data', 'fetch', 'glue/cola', '--data-dir', join(root, 'data-offline')], { HF_HUB_OFFLINE: '1', HF_HOME: join(root, 'nowhere') });
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/HF_HUB_OFFLINE is set and datasets\/nyu-mll\/glue \(revision main\) is not in the cache/);
   });
@@ -401,15 +403,15 @@ describe('dept data fetch', () => {
     const out = join(root, 'data-foreign');
     mkdirSync(join(out, 'glue', 'rte'), { recursive: true });
     writeFileSync(join(out, 'glue', 'rte', 'train.tsv'), 'index\tsentence1\tsentence2\tlabel\n');
-    const r = await dept(['data', 'fetch', 'glue/rte', '--out', out]);
+    const r = await dept(['data', 'fetch', 'glue/rte', '--data-dir', out]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/glue\/rte: exists and holds files dept data fetch did not write \(train\.tsv\)/);
     expect(readdirSync(join(out, 'glue', 'rte'))).toEqual(['train.tsv']);
 
-    const several = await dept(['data', 'fetch', 'glue', '--out', out]);
+    const several = await dept(['data', 'fetch', 'glue', '--data-dir', out]);
     expect(several.code).toBe(2);
     expect(several.stderr).toMatch(/datasets\/nyu-mll\/glue@main has several configs \(cola, rte\); name one, e\.g\. glue\/cola or --config cola/);
-    const unknown = await dept(['data', 'fetch', 'super_glue/nope', '--out', out]);
+    const unknown = await dept(['data', 'fetch', 'super_glue/nope', '--data-dir', out]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/no Parquet files for it in revision main or refs\/convert\/parquet \(it has cb, rte\)/);
   });

@@ -172,7 +172,7 @@ describe('dept eval refuses', () => {
 describe('dept predict', () => {
   it('labels the rows of a file as dept eval predicts them, with label names and scores whose best is the prediction', async () => {
     const evalPredictions = readLines<Prediction>(join(tmp, 'eval-a', 'predictions.jsonl'));
-    const r = ok(await runDept(['predict', '--bank', runA, '--input', join(SAMPLE, 'CB', 'val.jsonl')]));
+    const r = ok(await runDept(['predict', '--bank', runA, '--input', join(SAMPLE, 'CB', 'val.jsonl'), '--json']));
     const lines = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { prediction: string; label_name: string; scores: Record<string, number>; random_weights?: boolean });
     expect(lines).toHaveLength(30); // every row of val.jsonl, in file order
     const names = ['entailment', 'contradiction', 'neutral']; // super_glue/cb's ClassLabel names
@@ -190,7 +190,7 @@ describe('dept predict', () => {
   });
 
   it('reads JSON lines and plain text on stdin, and refuses plain text for a task with two fields', () => {
-    const cb = deptWithStdin(['predict', '--bank', runA, '--predict', 'generate', '--max-new-tokens', '2'], '{"premise": "It rained all day.", "hypothesis": "The ground is wet."}\n\n{"premise": "A cat sat.", "hypothesis": "A dog sat.", "label": "neutral"}\n');
+    const cb = deptWithStdin(['predict', '--bank', runA, '--predict', 'generate', '--max-new-tokens', '2', '--json'], '{"premise": "It rained all day.", "hypothesis": "The ground is wet."}\n\n{"premise": "A cat sat.", "hypothesis": "A dog sat.", "label": "neutral"}\n');
     expect(cb.status, cb.stderr).toBe(0);
     const out = cb.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(out).toHaveLength(2);
@@ -198,7 +198,7 @@ describe('dept predict', () => {
       expect(typeof p.prediction).toBe('string');
       expect(p).not.toHaveProperty('scores');
     }
-    const sst2 = deptWithStdin(['predict', '--bank', runA, '--task', 'sst2', '--predict', 'score'], 'a gorgeous, witty film\nthe worst movie of the year\n');
+    const sst2 = deptWithStdin(['predict', '--bank', runA, '--task', 'sst2', '--predict', 'score', '--json'], 'a gorgeous, witty film\nthe worst movie of the year\n');
     expect(sst2.status, sst2.stderr).toBe(0);
     const labels = sst2.stdout.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { label_name: string }).label_name);
     expect(labels).toHaveLength(2);
@@ -243,7 +243,7 @@ describeShared("DePT's released SST-2 bank (t5-base width) on a random model of 
     expect(b.metrics).toEqual(a.metrics);
     expect(readLines<Prediction>(join(tmp, 'eval-sst2', 'predictions.jsonl')).every((p) => p.source.startsWith('sentence: '))).toBe(true);
 
-    const p = deptWithStdin(['predict', '--model', wide, '--bank', converted, '--task', 'sst2', '--predict', 'score'], 'a gorgeous, witty film\n');
+    const p = deptWithStdin(['predict', '--model', wide, '--bank', converted, '--task', 'sst2', '--predict', 'score', '--json'], 'a gorgeous, witty film\n');
     expect(p.status, p.stderr).toBe(0);
     const line = JSON.parse(p.stdout) as { label_name: string; random_weights: boolean };
     expect(['negative', 'positive']).toContain(line.label_name);

@@ -82,11 +82,12 @@ describe('dept bank inspect on a bank whose config and tensors disagree', () => 
       writeFileSync(join(b, 'adapter_config.json'), JSON.stringify({ ...config, ...hostile.add(over) }));
       const r = await runDept(['bank', 'inspect', b]);
       expect(r.status).toBe(2);
-      const lines = r.stderr.trimEnd().split('\n');
+      const lines = r.stdout.trimEnd().split('\n'); // the table is the result: stdout
       expect(lines[0]).toContain('format: ours');
       expect(lines.some((l) => l.startsWith('prompt_embeddings'))).toBe(true);
-      expect(lines.at(-1)).toMatch(new RegExp(`^dept: error: .*${says}.*loading this bank for training, scoring or conversion is refused`));
-      expect(lines.filter((l) => l.startsWith('dept: error:'))).toHaveLength(1);
+      const errors = r.stderr.trimEnd().split('\n');
+      expect(errors.at(-1)).toMatch(new RegExp(`^dept: error: .*${says}.*loading this bank for training, scoring or conversion is refused`));
+      expect(errors.filter((l) => l.startsWith('dept: error:'))).toHaveLength(1);
       const json = await runDept(['bank', 'inspect', b, '--json']);
       expect(json.status).toBe(2);
       expect((JSON.parse(json.stdout) as { problems: string[] }).problems[0]).toContain(says);

@@ -248,7 +248,7 @@ describe('a moved run folder', () => {
     rmSync(join(out, 'results.json'));
     const moved = join(dir, 'after-move');
     renameSync(out, moved);
-    const r = await runDept(trainArgs(moved, '--resume'));
+    const r = await runDept(trainArgs(moved, '--resume', '--json'));
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).out).toBe(moved);
     expect(existsSync(join(moved, 'results.json'))).toBe(true);

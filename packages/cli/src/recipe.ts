@@ -157,7 +157,7 @@ export type Origins = Map<string, string>;
 export type Blame = (path: readonly PropertyKey[]) => string | undefined;
 
 /**
- * The {@link Blame} of a set of origins: the deepest recorded field at or above the refused path.
+ * The {@link Blame} of a set of origins: the deepest recorded field at or above the refused path, else one below it.
  *
  * @example
  * blameOf(new Map([['k', '--set k=abc']]))(['k', 0]); // '--set k=abc'
@@ -168,7 +168,9 @@ export function blameOf(origins: Origins): Blame {
       const origin = origins.get(path.slice(0, n).map(String).join('.'));
       if (origin !== undefined) return origin;
     }
-    return undefined;
+    // `--set seeds.x=1` made the group `seeds` that is refused.
+    const below = `${path.map(String).join('.')}.`;
+    return [...origins].find(([key]) => key.startsWith(below))?.[1];
   };
 }
 

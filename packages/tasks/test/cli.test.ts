@@ -1,6 +1,6 @@
 /**
- * `dept data …` run as a user runs it: `node packages/cli/bin/dept.mjs`, JSON on stdout, tables and errors on
- * stderr, exit status 2 for bad input.
+ * `dept data …` run as a user runs it: `node packages/cli/bin/dept.mjs`, the result on stdout (a table, or JSON with
+ * `--json`), notes and errors on stderr, exit status 2 for bad input.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -43,13 +43,13 @@ describe('dept data split', () => {
     expect(r.stderr).toBe('');
   });
 
-  it('accepts the Hugging Face name and $DEPT_DATA, and prints a table on stderr without --json', () => {
+  it('accepts the Hugging Face name and $DEPT_DATA, and prints a table on stdout without --json', () => {
     const r = dept(['data', 'split', '--task', 'super_glue/cb'], { DEPT_DATA: SAMPLE });
     expect(r.status).toBe(0);
-    expect(r.stdout).toBe('');
-    expect(r.stderr).toContain('superglue-cb (super_glue/cb): CB [superglue-jsonl]');
-    expect(r.stderr).toMatch(/train\s+train\s+40/);
-    expect(r.stderr).toMatch(/dev\s+validation\s+15/);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('superglue-cb (super_glue/cb): CB [superglue-jsonl]');
+    expect(r.stdout).toMatch(/train\s+train\s+40/);
+    expect(r.stdout).toMatch(/dev\s+validation\s+15/);
   });
 
   it('a bad task name exits 2 with a one-line message', () => {

@@ -98,7 +98,7 @@ export function registerBank(program: Command): void {
       if (opts.to === 'peft') notes.push(...exportPeft(imported.bank, opts.out).notes);
       else exportDept(imported.bank, opts.out);
       const c = imported.bank.config;
-      for (const n of notes) process.stderr.write(`note: ${n}\n`);
+      if (!opts.json) for (const n of notes) process.stderr.write(`note: ${n}\n`); // with --json they are in the JSON
       if (opts.json) process.stdout.write(`${JSON.stringify({ format: imported.format, to: opts.to, out: opts.out, notes }, null, 2)}\n`);
       else process.stdout.write(`converted ${imported.format} bank (m ${c.num_virtual_tokens}, d ${c.token_dim}, s ${c.max_length}, r ${c.r}) to ${opts.to} in ${opts.out}\n`);
     });

@@ -162,11 +162,12 @@ export function resolveRecipe(path: string | undefined, flags: RecipeFlags, opts
     const hint = flags.resume ? ` (with --resume: or --out of a run folder that holds ${RESOLVED_CONFIG})` : '';
     requireFlags(raw, { model: '--model <dir>', tasks: '--task <name>' }, opts.grid ? 'fewshot' : 'train', hint);
   }
-  const recipe = validateRecipe(raw, where, blameOf(origins));
+  const blame = blameOf(origins);
+  const recipe = validateRecipe(raw, where, blame);
   if (!opts.grid && !flags.k && ((!path && !opts.recorded) || recordedWithoutK)) recipe.k = [];
   if (recipe.search && Object.keys(recipe.search).length === 0) delete recipe.search;
   if (recipe.search && !opts.grid) {
-    throw new DeptError(`${where}: search: dept train runs one setting; run a search with dept fewshot (each cell a sub-run per setting)`);
+    throw new DeptError(`${blame(['search']) ?? where}: search: dept train runs one setting; run a search with dept fewshot (each cell a sub-run per setting)`);
   }
   return recipe;
 }

@@ -54,6 +54,6 @@ export function registerModel(program: Command): void {
         ...(opts.shardBytes ? { maxShardBytes: intOption(opts.shardBytes, '--shard-bytes', { min: 1 }) } : {}),
       });
       if (opts.json) process.stdout.write(`${JSON.stringify({ out: opts.out, config, dtype: opts.dtype, random_weights: true }, null, 2)}\n`);
-      else process.stdout.write(`wrote a random T5 (d_model ${config.d_model}, ${config.num_layers} layers, vocab ${config.vocab_size}) to ${opts.out}\n`);
+      else process.stdout.write(`made a random T5 (d_model ${config.d_model}, ${config.num_layers} layers, vocab ${config.vocab_size}) in ${opts.out}\n`);
     });
 }
