@@ -31,7 +31,7 @@ export { FOLDER_RECORD_FILE, readFolderRecord, claimEntries, removeRecordedEntri
 
 // 5. The environment
 export { environmentError, environmentCause, withEnvironmentErrors } from './fs-errors.ts';
-export { processAlive, processIdentity, processStartedAt, writerAlive, bootId, startTicks, type ProcessIdentity } from './process.ts';
+export { nextTurn, processAlive, processIdentity, processStartedAt, writerAlive, bootId, startTicks, type ProcessIdentity } from './process.ts';
 
 // 6. JSON
 export { readJsonFile, parseJsonText, scanJson, type JsonProblem, type JsonDuplicate, type ScanJsonOptions } from './json.ts';

@@ -129,3 +129,15 @@ export function writerAlive(writer: { pid: number; boot_id?: string | null; star
   }
   return true;
 }
+
+/**
+ * Resolves on the event loop's next turn. Loops of tensor work whose awaits resolve at once (the wasm and cpu
+ * backends) never give the event loop a turn otherwise, so signal handlers (Ctrl-C, SIGTERM), timers and I/O
+ * callbacks would wait until the loop ends; awaiting this once a step or a batch lets them run in between.
+ *
+ * @example
+ * for (const batch of batches) { await step(batch); await nextTurn(); }
+ */
+export function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

@@ -3,7 +3,7 @@
  * with special tokens skipped and stripped, compared as strings) or label scoring (each label string scored by its
  * teacher-forced log-likelihood, the most likely taken; faster, and it never produces an invalid label).
  */
-import { DeptError, type ProgressEvent } from '@dept/core';
+import { DeptError, nextTurn, type ProgressEvent } from '@dept/core';
 import { tf } from '@dept/tensor';
 import { greedyGenerate, scoreCandidates, type T5ForConditionalGeneration, type T5Tokenizer } from '@dept/t5';
 import { cutRows, unpaddedLength, type DecomposedPrompt } from '@dept/prompt';
@@ -114,6 +114,7 @@ export async function predictWithScores(
       }
     })));
     progress(out.length);
+    await nextTurn(); // a signal is handled between batches of a long evaluation
   }
   return { predictions: out, scores: options.mode === 'score' ? allScores : null };
 }
@@ -150,6 +151,7 @@ export async function devLoss(
     total += ((await loss.data())[0] as number) * count;
     tokens += count;
     loss.dispose();
+    await nextTurn();
   }
   return total / Math.max(1, tokens);
 }

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import {
   DeptError, FOLDER_RECORD_FILE, Rng, claimEntries, forgetUnusedFolder, environmentError, readFolderRecord, readJsonFile, removeRecordedEntries, writeFileAtomic, writeJsonAtomic, sortKeysDeep,
 } from '@dept/core';
+import { nextTurn } from '@dept/core';
 import { currentBackend, initBackend, tf, type HostTensor } from '@dept/tensor';
 import type { T5ForConditionalGeneration, T5Tokenizer } from '@dept/t5';
 import { DecomposedPrompt, cutRows, initPromptValues, makeBankConfig, unpaddedLength, type Bank, type DecomposedPromptShape } from '@dept/prompt';
@@ -459,6 +460,7 @@ async function trainLocked(
       }
       if (state.step % config.eval_steps === 0 || state.step === config.max_steps) await evaluateDev();
       if (state.step % config.save_steps === 0 && state.step < config.max_steps) writeCheckpoint();
+      await nextTurn(); // a signal (Ctrl-C, SIGTERM) is handled between steps, not only after the loop
     }
     // The final checkpoint before the test evaluation, so even a kill during it loses no training.
     writeCheckpoint();
