@@ -62,6 +62,14 @@ describe('--help shows the default of every option', () => {
     expect(grid).toContain("seeds, e.g. 13,21,42 (default: the recipe's, else 13,21,42)");
   });
 
+  it('the recipe commands give commander no default values: a flag not given is absent, so the recipe decides', () => {
+    const withValue: string[] = [];
+    for (const { path, cmd } of commands().filter((c) => /^dept (train|fewshot|quickstart|pretrain)$/.test(c.path))) {
+      for (const o of cmd.options) if (!o.negate && o.defaultValue !== undefined) withValue.push(`${path} ${o.long}`);
+    }
+    expect(withValue).toEqual([]);
+  });
+
   it('a default in the text leaves the flag absent: the recipe file wins over it, a flag given wins over the file', () => {
     const file = join(dir, 'lr.yaml');
     writeFileSync(file, 'model: {path: m}\ntasks: [rte]\nk: [4]\ntrain: {lr: 0.5, max_steps: 7}\n');

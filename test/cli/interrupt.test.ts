@@ -5,7 +5,7 @@
  * that resumes, with exit status 143 and 130; that command then finishes the run as an uninterrupted one would.
  * Tiny random models: every number here is RANDOM WEIGHTS — not a result.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { presetConfig, writeRandomT5 } from '@dept/t5';
@@ -17,9 +17,12 @@ const SAMPLE = join(REPO_ROOT, 'datasets', 'sample');
 const dir = tempDir('interrupt');
 const model = join(dir, 'model');
 
-/** 150 tiny steps, a checkpoint every 4, dev every 50, a loss line every step (so the test sees where it is). */
+/**
+ * 150 tiny steps, a checkpoint every 4, dev only at the end (the signal must be handled between steps, not wait for
+ * an evaluation), a loss line every step (so the test sees where it is).
+ */
 const TRAIN = ['--task', 'superglue-cb', '--data-dir', SAMPLE, '--model', model, '--k', '8', '--seed', '1', '--m', '4', '--r', '2', '--max-length', '32',
-  '--batch-size', '8', '--max-steps', '150', '--eval-steps', '50', '--save-steps', '4', '--warmup-steps', '10', '--log-steps', '1', '--predict', 'score'];
+  '--batch-size', '8', '--max-steps', '150', '--eval-steps', '150', '--save-steps', '4', '--warmup-steps', '10', '--log-steps', '1', '--predict', 'score'];
 
 beforeAll(() => {
   writeRandomT5(model, presetConfig('tiny-relu'), { seed: 0, sampleTexts: [readFileSync(join(SAMPLE, 'CB', 'train.jsonl'), 'utf8')] });
@@ -63,6 +66,7 @@ describe('dept train --out DIR --resume, from the folder alone', () => {
     expect(m, line).not.toBeNull();
     const [, at, saved, folder, resumeOut] = m as unknown as [string, string, string, string, string];
     expect(Number(at)).toBeGreaterThanOrEqual(20);
+    expect(Number(at), 'handled between training steps').toBeLessThan(150);
     expect(Number(saved)).toBeLessThanOrEqual(Number(at));
     expect(Number(saved) % 4).toBe(0);
     expect([folder, resumeOut]).toEqual([out, out]);
@@ -81,6 +85,20 @@ describe('dept train --out DIR --resume, from the folder alone', () => {
     expect(r.stderr).toMatch(/superglue-cb k=8 seed=1: resuming at step \d+/);
     expect(bankBytes(out).equals(reference!.bank)).toBe(true);
     expect(stableResults(out)).toEqual(reference!.results);
+  });
+
+  it('a run without --k and --seed (the whole training split, seed 42) resumes from its record too', async () => {
+    const full = join(dir, 'full');
+    const args = ['train', '--task', 'superglue-cb', '--data-dir', SAMPLE, '--model', model, '--m', '2', '--r', '1', '--max-length', '16', '--batch-size', '8',
+      '--max-steps', '4', '--eval-steps', '4', '--save-steps', '2', '--predict', 'score', '--out', full];
+    expect((await runDept(args)).status).toBe(0);
+    const before = stableResults(full);
+    rmSync(join(full, 'results.json')); // unfinished again: its final checkpoint is kept
+    const r = await runDept(['train', '--out', full, '--resume', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain('superglue-cb seed=42: resuming at step 4');
+    expect(JSON.parse(r.stdout)).toMatchObject({ out: full, train_examples: 40 });
+    expect(stableResults(full)).toEqual(before);
   });
 
   it('a folder without config.resolved.json: the flags are needed, and the message says so', async () => {

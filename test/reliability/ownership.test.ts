@@ -152,7 +152,7 @@ describe('dept bank convert and dept model init refuse what is already there', (
     expect(readFileSync(join(out, 'adapter_model.safetensors'))).toEqual(before);
     const forced = await runDept(['bank', 'convert', src, '--out', out, '--force']);
     expect(forced.status, forced.stderr).toBe(0);
-    expect(forced.stderr).toContain('to dept in');
+    expect(forced.stdout).toContain('to dept in'); // the result line: stdout
     expect(Array.from(readBank(out).prompt_embeddings.data)).toEqual(Array.from(bank(1).prompt_embeddings.data));
   });
 
