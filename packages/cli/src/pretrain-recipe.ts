@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { DeptError } from '@dept/core';
-import { ModelSchema, TrainSchema, applySets, blameOf, issuePath, readRecipeFile, requireFlags, setPath, type Blame, type Origins } from './recipe.ts';
+import { ModelSchema, TrainSchema, blameOf, commandLineOverrides, issuePath, readRecipeFile, requireFlags, type Blame } from './recipe.ts';
 
 const positiveInt = z.number().int().min(1);
 const nonNegativeInt = z.number().int().min(0);
@@ -146,14 +146,7 @@ export interface PretrainFlags {
  */
 export function resolvePretrainRecipe(path: string | undefined, flags: PretrainFlags): PretrainRecipe {
   const raw: Record<string, unknown> = path ? readRecipeFile(path) : {};
-  const origins: Origins = new Map();
-  applySets(raw, flags.set ?? [], origins);
-  /** Sets a field; `origin` is what the user typed, named when the field is refused. */
-  const set = (key: string, value: unknown, origin?: string) => {
-    if (value === undefined) return;
-    setPath(raw, key, value);
-    if (origin) origins.set(key, origin);
-  };
+  const { origins, set } = commandLineOverrides(raw, flags.set ?? []);
   if (flags.sources) set('sources', flags.sources.split(',').map((t) => t.trim()).filter(Boolean));
   set('data.dir', flags.dataDir);
   if (flags.model) {

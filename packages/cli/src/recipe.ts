@@ -249,6 +249,28 @@ export function setPath(target: Record<string, unknown>, dotted: string, value: 
   node[parts[parts.length - 1] as string] = value;
 }
 
+/** Setting a field from the command line; `origin` (what the user typed) is named if the field is refused. */
+export type OverrideSetter = (key: string, value: unknown, origin?: string) => void;
+
+/**
+ * Applies `--set` to a raw recipe and returns the setter for the flags that come after it; `origins` notes which
+ * words set which field, for {@link blameOf}.
+ *
+ * @example
+ * const { origins, set } = commandLineOverrides(raw, ['k=[4]']);
+ * set('sampler', 'balanced', '--sampler balanced');
+ */
+export function commandLineOverrides(raw: Record<string, unknown>, sets: readonly string[]): { origins: Origins; set: OverrideSetter } {
+  const origins: Origins = new Map();
+  applySets(raw, sets, origins);
+  const set: OverrideSetter = (key, value, origin) => {
+    if (value === undefined) return;
+    setPath(raw, key, value);
+    if (origin) origins.set(key, origin);
+  };
+  return { origins, set };
+}
+
 /**
  * Refuses a command line without a recipe file that lacks a required field, naming the flags that give them.
  *

@@ -9,7 +9,7 @@ import type { TrainEvent } from '@dept/train';
 import { DeptError } from '@dept/core';
 import type { z } from 'zod';
 import { DEFAULT_TRAIN_CONFIG } from '@dept/train/config';
-import { RecipeSchema, applySearches, applySets, blameOf, readRecipeFile, requireFlags, setPath, validateRecipe, type Origins, type Recipe } from '../recipe.ts';
+import { RecipeSchema, applySearches, blameOf, commandLineOverrides, readRecipeFile, requireFlags, validateRecipe, type Recipe } from '../recipe.ts';
 import { intListOption, intOption, numberOption } from '../options.ts';
 
 /** Flags common to recipe-driven commands. */
@@ -116,14 +116,7 @@ export function resolveRecipe(path: string | undefined, flags: RecipeFlags, opts
   // A run trained on the whole training split records k: [] (which no recipe may say).
   const recordedWithoutK = Boolean(opts.recorded) && Array.isArray(raw.k) && raw.k.length === 0;
   if (recordedWithoutK) delete raw.k;
-  const origins: Origins = new Map();
-  applySets(raw, flags.set ?? [], origins);
-  /** Sets a field; `origin` is what the user typed, named when the field is refused. */
-  const set = (key: string, value: unknown, origin?: string) => {
-    if (value === undefined) return;
-    setPath(raw, key, value);
-    if (origin) origins.set(key, origin);
-  };
+  const { origins, set } = commandLineOverrides(raw, flags.set ?? []);
   if (flags.task) set('tasks', flags.task.split(',').map((t) => t.trim()).filter(Boolean), `--task ${flags.task}`);
   set('data.dir', flags.dataDir, `--data-dir ${flags.dataDir}`);
   if (flags.model) {
