@@ -8,7 +8,7 @@ function fmtNum(v: number): string {
   return Number.isInteger(v) ? String(v) : v.toPrecision(10);
 }
 
-/** The human table of `dept bank inspect`; `scaling` is lora_alpha/√r when the bank has A and B. */
+/** The human table of `dept bank inspect` (its notes go to stderr); `scaling` is lora_alpha/√r when the bank has A and B. */
 function formatInspection(info: BankInspection, scaling: number | null): string {
   const lines: string[] = [`format: ${info.format}  (${info.path})`];
   const c = info.config;
@@ -30,7 +30,6 @@ function formatInspection(info: BankInspection, scaling: number | null): string 
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   const line = (cells: string[]): string => cells.map((x, i) => x.padEnd(widths[i] as number)).join('  ').trimEnd();
   lines.push(line(header), ...rows.map(line));
-  for (const n of info.notes) lines.push(`note: ${n}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -68,7 +67,10 @@ export function registerBank(program: Command): void {
       const c = info.config;
       const scaling = c && typeof c.r === 'number' && c.r > 0 ? bankScaling({ r: c.r, lora_alpha: typeof c.lora_alpha === 'number' ? c.lora_alpha : 8 }) : null;
       if (opts.json) process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
-      else process.stdout.write(formatInspection(info, scaling));
+      else {
+        process.stdout.write(formatInspection(info, scaling));
+        for (const n of info.notes) process.stderr.write(`note: ${n}\n`);
+      }
       // Shown in full, then refused as loading would refuse it: a script checking the exit status learns it too.
       if (info.problems.length > 0) throw new DeptError(`${info.problems[0]} (dept bank inspect: loading this bank for training, scoring or conversion is refused)`);
     });
