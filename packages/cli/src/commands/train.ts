@@ -50,7 +50,7 @@ export function registerTrain(program: Command): void {
   const cmd = program
     .command('train [recipe]')
     .description('train a decomposed prompt on one task (flags override the recipe file), with best-on-dev selection and a test evaluation')
-    .option('--resume', `continue the unfinished run in --out from its last checkpoint; without a recipe file, with the recipe --out/${RESOLVED_CONFIG} records (flags given must agree with it) (default: off)`)
+    .option('--resume', `continue the unfinished run in --out from its last checkpoint; without a recipe file the recipe comes from --out/${RESOLVED_CONFIG}, and flags given must agree with it (default: off)`)
     .option('--overwrite', 'replace a finished or unfinished run in --out (default: off)')
     .option('--json', "print the run's results as JSON instead of a summary (default: off)");
   addRecipeFlags(cmd, { grid: false });
