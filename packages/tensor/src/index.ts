@@ -20,7 +20,7 @@ export * as tf from '@tensorflow/tfjs';
 // 3. Tensor files
 export {
   readSafetensors, readSafetensorsHeader, decodeSafetensors, encodeSafetensors, writeSafetensors, parseSafetensorsHeader,
-  readCheckpoint, writeShardedCheckpoint, SAFETENSORS_SINGLE, SAFETENSORS_INDEX, MAX_HEADER_BYTES, DTYPE_BITS,
+  readCheckpoint, writeShardedCheckpoint, parseShardIndex, takeShardTensors, type ShardPlan, SAFETENSORS_SINGLE, SAFETENSORS_INDEX, MAX_HEADER_BYTES, DTYPE_BITS,
   f32ToF16Bits, f16BitsToF32, f32ToBf16Bits, bf16BitsToF32, roundToBf16, roundToF16,
   type SafetensorsDtype, type ReadableDtype, type WritableDtype, type SafetensorsEntry, type SafetensorsHeader,
   type SafetensorsFile, type ReadSafetensorsOptions, type WriteSafetensorsOptions, type TensorCollection,
