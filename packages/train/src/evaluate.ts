@@ -31,6 +31,8 @@ export interface PredictOptions {
   labels?: readonly string[];
   /** generate: use the key/value cache (default true). */
   useCache?: boolean;
+  /** score: receives each batch's scores, one row per example with one log-likelihood per label, in order. */
+  onScores?: (rows: number[][]) => void;
 }
 
 /** The sources of a chunk, tokenized and truncated to s; padded to s or to the chunk's longest input. */
@@ -77,6 +79,7 @@ export async function predict(
           return ids.map((row) => tokenizer.decode(row));
         }
         const scores = await scoreCandidates(model, enc, mask, candidates);
+        options.onScores?.(scores);
         return scores.map((row) => options.labels![row.indexOf(Math.max(...row))] as string);
       } finally {
         tf.dispose([enc, mask]);
