@@ -22,7 +22,7 @@ export async function main(argv: string[]): Promise<number> {
     .name('dept')
     .description('Decomposed Prompt Tuning (DePT) on a frozen T5: few-shot experiments, prompt banks, transfer')
     .version(DEPT_VERSION, '-V, --version', 'print the version of dept')
-    .option('--backend <name>', 'tensor backend: node-gpu | node | wasm | cpu (default: the fastest available; env DEPT_BACKEND)')
+    .option('--backend <name>', 'tensor backend: webgpu | node-gpu | node | wasm | cpu (default: the fastest available, webgpu only on a GPU adapter; env DEPT_BACKEND)')
     .option('--threads <n>', 'wasm backend threads (default: one per core; env DEPT_WASM_THREADS)')
     .option('--verbose', 'print stack traces with errors')
     .showHelpAfterError()
