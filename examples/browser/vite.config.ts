@@ -9,7 +9,7 @@
 import { builtinModules, createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defineConfig, type Plugin } from 'vite';
+import { defaultClientConditions, defineConfig, type Plugin } from 'vite';
 
 const NODE_ONLY = new Set(['webgpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', ...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
 const PREFIX = '\0dept-node-stub:';
@@ -50,7 +50,11 @@ export default defineConfig({
   root: dirname(fileURLToPath(import.meta.url)),
   base: './',
   plugins: [nodeStubs()],
-  resolve: { alias: [{ find: /^hyparquet$/, replacement: createRequire(import.meta.url).resolve('hyparquet') }] },
+  resolve: {
+    // The packages' sources, as everywhere in the repository (their `dept-source` export condition), never a stale dist/.
+    conditions: ['dept-source', ...defaultClientConditions],
+    alias: [{ find: /^hyparquet$/, replacement: createRequire(import.meta.url).resolve('hyparquet') }],
+  },
   build: {
     outDir: 'dist', emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 8000, reportCompressedSize: false,
     rollupOptions: {
