@@ -13,7 +13,7 @@ import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-t
 import { initBrowserBackend, type BrowserBackendName } from '@dept/tensor';
 import { DecomposedPrompt } from '@dept/prompt';
 import {
-  batchIndices, encodeExamples, newPromptOptimiser, predict, promptStep, resolveTrainConfig, targetLengthFor,
+  batchIndices, encodeExamples, maxInputPositions, newPromptOptimiser, predict, promptStep, resolveTrainConfig, targetLengthFor,
   type TextExample, type TrainConfig,
 } from '@dept/train';
 import { fetchBank, fetchT5 } from './load.ts';
@@ -89,7 +89,7 @@ async function main(): Promise<void> {
     const examples = parseExamples(byId<HTMLTextAreaElement>('examples').value, prefix);
     const steps = Number(byId<HTMLInputElement>('steps').value);
     const config = pageTrainConfig(bank.config, steps);
-    const encoded = encodeExamples(tokenizer, examples, config.max_length, targetLengthFor(config, tokenizer, examples));
+    const encoded = encodeExamples(tokenizer, examples, config.max_length, targetLengthFor(config, tokenizer, examples, maxInputPositions(model.config.num_heads)));
     const optimiser = await newPromptOptimiser(prompt);
     const progress = byId<HTMLProgressElement>('progress');
     const losses: number[] = [];
