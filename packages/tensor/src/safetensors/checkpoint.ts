@@ -87,7 +87,7 @@ export interface WriteShardedOptions extends WriteSafetensorsOptions {
 
 /**
  * Writes a checkpoint as shards `model-00001-of-0000N.safetensors` plus `model.safetensors.index.json`
- * (`{"metadata": {"total_size": bytes}, "weight_map": {...}}`), filling shards greedily in name order as
+ * (`{"metadata": {"total_size": bytes, ...metadata}, "weight_map": {...}}`), filling shards greedily in name order as
  * Hugging Face does. When everything fits in one shard it writes `model.safetensors` alone. Creates `dir`.
  *
  * @example
@@ -129,6 +129,6 @@ export function writeShardedCheckpoint(dir: string, tensors: TensorCollection, o
     files.push(join(dir, file));
   });
   const index = join(dir, SAFETENSORS_INDEX);
-  writeJsonAtomic(index, { metadata: { total_size: total }, weight_map: weightMap }, 2, { sortKeys: true });
+  writeJsonAtomic(index, { metadata: { ...opts.metadata, total_size: total }, weight_map: weightMap }, 2, { sortKeys: true });
   return { files, index };
 }
