@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [-- --quick] [-- --reps=N] [-- --shape=t5-base] [-- --micro=N] [-- --control] [-- --startup]`: DePT's savings against vanilla prompt tuning, measured, and how close
+ * `npm run bench [-- --json] [-- --quick] [-- --reps=N] [-- --shape=t5-base] [-- --micro=N] [-- --control] [-- --startup] [-- --backend=webgpu] [-- --no-startup]`: DePT's savings against vanilla prompt tuning, measured, and how close
  * the training step runs to the backend's own matMul rate. Random weights (numbers are timings, not results).
  *
  * For each model shape (t5-small, batch 8; t5-base, batch 2; s = 256):
@@ -22,7 +22,7 @@
  * Everything runs in one process so ratios are fair. Human output goes to stderr, `--json` puts the figures on stdout.
  */
 import { Rng } from '@dept/core';
-import { initBackend, tf } from '@dept/tensor';
+import { BACKEND_NAMES, initBackend, tf, type BackendName } from '@dept/tensor';
 import { benchTensors, makeBatch, makePrompt, type Batch } from './weights.ts';
 import { measureStartup } from './startup.ts';
 import { T5ForConditionalGeneration, buildT5Weights, greedyGenerate, presetConfig, scoreCandidates, type T5Config } from '@dept/t5';
@@ -36,11 +36,24 @@ const QUICK = args.has('--quick');
 const CONTROL = args.has('--control');
 /** `--startup`: only the start-up times of the `dept` command. */
 const STARTUP_ONLY = args.has('--startup');
+/** `--no-startup`: skip the start-up times (a bundled bench, e.g. on the GPU machine, has no `dept` to start). */
+const NO_STARTUP = args.has('--no-startup');
+const backendArg = process.argv.find((a) => a.startsWith('--backend='))?.slice('--backend='.length);
+if (backendArg !== undefined && !(BACKEND_NAMES as readonly string[]).includes(backendArg)) {
+  process.stderr.write(`bench: --backend=${backendArg}: expected one of ${BACKEND_NAMES.join(', ')}\n`);
+  process.exit(2);
+}
+/** `--backend=NAME` forces a backend (as `dept --backend`), e.g. webgpu; default: the automatic choice. */
+const BACKEND = backendArg as BackendName | undefined;
 const repsArg = process.argv.find((a) => a.startsWith('--reps='));
 /** Timed steps per configuration (the median is reported); `--reps=N` overrides. */
 const REPS = repsArg ? Math.max(1, Number(repsArg.slice('--reps='.length))) : QUICK ? 3 : 9;
 const shapeArg = process.argv.find((a) => a.startsWith('--shape='));
 const microArg = process.argv.find((a) => a.startsWith('--micro='));
+const sArg = process.argv.find((a) => a.startsWith('--s='));
+const matmulArg = process.argv.find((a) => a.startsWith('--matmul='));
+/** Rows of the reference product `[n, n/2] × [n/2, 2n]`; `--matmul=N` (e.g. 64 on a software adapter) overrides 1024. */
+const MATMUL_N = matmulArg ? Number(matmulArg.slice('--matmul='.length)) : 1024;
 /** Rows per micro-batch (the wasm heap is at most 4 GiB); `--micro=N` overrides. */
 let MICRO = microArg ? Number(microArg.slice('--micro='.length)) : 0;
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -89,19 +102,20 @@ function median(values: number[]): number {
   return quantile(values, 0.5);
 }
 
-function matmulRate(): number {
-  const a = tf.randomUniform([1024, 512]) as tf.Tensor2D;
-  const w = tf.randomUniform([512, 2048]) as tf.Tensor2D;
+async function matmulRate(): Promise<number> {
+  const n = MATMUL_N;
+  const a = tf.randomUniform([n, n / 2]) as tf.Tensor2D;
+  const w = tf.randomUniform([n / 2, 2 * n]) as tf.Tensor2D;
   let best = 0;
   // 20 products: V8 runs wasm on its baseline compiler until the hot functions tier up (about 0.5 s, in every
   // worker thread), so the first few are slow.
   for (let i = 0; i < 20; i++) {
     const t0 = performance.now();
     const c = tf.matMul(a, w);
-    c.dataSync();
+    await c.data(); // (WebGPU has no synchronous read-back)
     const s = (performance.now() - t0) / 1000;
     c.dispose();
-    if (i > 0) best = Math.max(best, (2 * 1024 * 512 * 2048) / s / 1e9);
+    if (i > 0) best = Math.max(best, (2 * n * (n / 2) * 2 * n) / s / 1e9);
   }
   tf.dispose([a, w]);
   return best;
@@ -236,35 +250,41 @@ async function evalThroughput(model: T5ForConditionalGeneration, b: number, s: n
 }
 
 async function main(): Promise<void> {
-  const startup = measureStartup();
-  log('start-up, median (fastest) of 5 runs as whole processes:');
-  for (const [name, t] of Object.entries(startup)) log(`  ${name.padEnd(10)} ${t.median_s.toFixed(2)} s (${t.min_s.toFixed(2)} s)`);
+  const startup = NO_STARTUP ? null : measureStartup();
+  if (startup) {
+    log('start-up, median (fastest) of 5 runs as whole processes:');
+    for (const [name, t] of Object.entries(startup)) log(`  ${name.padEnd(10)} ${t.median_s.toFixed(2)} s (${t.min_s.toFixed(2)} s)`);
+  }
   if (STARTUP_ONLY) {
     if (JSON_OUT) process.stdout.write(`${JSON.stringify({ startup }, null, 2)}\n`);
     return;
   }
-  const backend = await initBackend();
+  const backend = await initBackend(BACKEND ? { backend: BACKEND } : {});
   log(`backend: ${backend.description}; random weights (timings only)`);
-  const matmul_gflops = matmulRate();
-  log(`best 2-D matMul [1024,512]x[512,2048]: ${matmul_gflops.toFixed(1)} GFLOP/s`);
+  const matmul_gflops = await matmulRate();
+  log(`best 2-D matMul [${MATMUL_N},${MATMUL_N / 2}]x[${MATMUL_N / 2},${2 * MATMUL_N}]: ${matmul_gflops.toFixed(1)} GFLOP/s`);
   const allShapes = [{ name: 't5-small', b: 8, micro: 4 }, { name: 't5-base', b: 2, micro: 1 }];
-  const shapes = shapeArg ? allShapes.filter((x) => x.name === shapeArg.slice('--shape='.length)) : QUICK ? allShapes.slice(0, 1) : allShapes;
-  const s = 256;
+  // `--shape=tiny-relu` (only when asked): a check that the bench runs at all, e.g. on a software adapter.
+  const shapes = shapeArg ? [...allShapes, { name: 'tiny-relu', b: 2, micro: 2 }].filter((x) => x.name === shapeArg.slice('--shape='.length)) : QUICK ? allShapes.slice(0, 1) : allShapes;
+  if (shapes.length === 0) throw new Error(`${shapeArg}: expected t5-small, t5-base or tiny-relu`);
+  /** Input positions; `--s=N` overrides (the figures in the README are at 256). */
+  const s = sArg ? Number(sArg.slice('--s='.length)) : 256;
   const results: Record<string, unknown> = { backend: backend.name, random_weights: true, matmul_gflops, s, startup };
   for (const shape of shapes) {
-    const config = presetConfig(shape.name);
+    // tiny-relu with room for the batch's ids (up to ~1100)
+    const config = shape.name === 'tiny-relu' ? presetConfig('tiny-relu', { vocab_size: 1200 }) : presetConfig(shape.name);
     MICRO = microArg ? MICRO : shape.micro;
     log(`\n${shape.name} (batch ${shape.b} as micro-batches of ${MICRO}, s ${s}): building random weights...`);
     const model = new T5ForConditionalGeneration(config, buildT5Weights(config, benchTensors(config, 1), 'bench'));
     // The machine's speed drifts (a shared VM): the matMul rate is measured again next to this shape's steps.
-    const shapeMatmul = matmulRate();
+    const shapeMatmul = await matmulRate();
     const configs = [{ m: 100, r: 0 }, { m: 60, r: 30 }, { m: 40, r: 45 }, ...(CONTROL ? [{ m: 100, r: 0 }] : [])];
     const [pt, dept, dept40, control] = (await measureSteps(model, configs, shape.b, s)) as [StepResult, StepResult, StepResult, StepResult | undefined];
     const line = (label: string, r: StepResult) => log(`  ${label}: ${r.step_s.toFixed(2)} s/step (fastest ${r.step_min_s.toFixed(2)}), peak ${r.peak_mb.toFixed(0)} MiB, ${r.gflops.toFixed(1)} GFLOP/s`);
     line('PT   m 100 r 0 ', pt);
     line('DePT m 60 r 30 ', dept);
     line('DePT m 40 r 45 ', dept40);
-    const referenceMatmul = Math.max(matmul_gflops, shapeMatmul, matmulRate()); // the best of start, before, after
+    const referenceMatmul = Math.max(matmul_gflops, shapeMatmul, await matmulRate()); // the best of start, before, after
     const entry: Record<string, unknown> = {
       batch: shape.b,
       micro_batch: MICRO,
@@ -307,7 +327,7 @@ async function main(): Promise<void> {
     entry.eval_score_examples_per_s = ev.score;
     entry.cache_speedup = ev.greedy_cache / ev.greedy_no_cache;
     log(`  eval (decoding only): greedy+cache ${ev.greedy_cache.toFixed(1)} ex/s, greedy without cache ${ev.greedy_no_cache.toFixed(1)} ex/s (${(ev.greedy_cache / ev.greedy_no_cache).toFixed(1)}x), label scoring ${ev.score.toFixed(1)} ex/s`);
-    if (shape.name === 't5-small' && !QUICK) {
+    if (shape.name === 't5-small' && !QUICK && !sArg) {
       const scaling: Record<string, number> = {};
       const micro = MICRO;
       for (const len of [128, 256, 512]) {

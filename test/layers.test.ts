@@ -49,6 +49,7 @@ interface Manifest {
   exports?: Record<string, string | Record<string, string>>;
   dependencies?: Record<string, string>;
   peerDependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
   bundleDependencies?: string[];
 }
 
@@ -104,7 +105,7 @@ describe('package floors', () => {
   it('every @dept package declares the third-party packages its sources import, and nothing else', () => {
     for (const p of packages.filter((x) => x.name !== 'dept-ts')) {
       const used = [...new Set([...p.thirdParty.values()].flat())].sort();
-      const declared = [...p.declared, ...Object.keys(p.manifest.peerDependencies ?? {})].filter((d) => !d.startsWith('@dept/'));
+      const declared = [...p.declared, ...Object.keys(p.manifest.peerDependencies ?? {}), ...Object.keys(p.manifest.optionalDependencies ?? {})].filter((d) => !d.startsWith('@dept/'));
       // Optional peers (tfjs-node) are imported by a name held in a variable, so the reader does not see them.
       expect(used.filter((d) => !declared.includes(d)), `${p.name} imports undeclared`).toEqual([]);
       expect(p.declared.filter((d) => !d.startsWith('@dept/') && !used.includes(d)), `${p.name} declares unused`).toEqual([]);
@@ -120,6 +121,7 @@ describe('package floors', () => {
       expect(top.manifest.dependencies?.[p.manifest.name], p.name).toBe(top.manifest.version);
       for (const [dep, range] of Object.entries(p.manifest.dependencies ?? {})) expect(top.manifest.dependencies?.[dep], `${p.name}: ${dep}`).toBe(range);
       for (const [dep, range] of Object.entries(p.manifest.peerDependencies ?? {})) expect(top.manifest.peerDependencies?.[dep], `${p.name}: peer ${dep}`).toBe(range);
+      for (const [dep, range] of Object.entries(p.manifest.optionalDependencies ?? {})) expect(top.manifest.optionalDependencies?.[dep], `${p.name}: optional ${dep}`).toBe(range);
     }
   });
 

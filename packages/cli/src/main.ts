@@ -11,7 +11,7 @@ export const DEPT_VERSION = (JSON.parse(readFileSync(new URL('../package.json', 
  * What `--backend` takes: `@dept/tensor`'s `BACKEND_NAMES`, written out here so that parsing the command line loads
  * no tfjs (a test checks that the two lists agree).
  */
-export const BACKEND_CHOICES: readonly string[] = ['node-gpu', 'node', 'wasm', 'cpu'];
+export const BACKEND_CHOICES: readonly string[] = ['webgpu', 'node-gpu', 'node', 'wasm', 'cpu'];
 
 /** A usage error of commander's (unknown option, missing argument, ...) with the command it arose in. */
 class UsageError extends CommanderError {
@@ -60,7 +60,7 @@ export function buildProgram(): Command {
     .name('dept')
     .description('Decomposed Prompt Tuning (DePT) on a frozen T5: few-shot experiments, prompt banks, transfer')
     .version(DEPT_VERSION, '-V, --version', 'print the version of dept')
-    .option('--backend <name>', `tensor backend: ${BACKEND_CHOICES.join(' | ')} (default: $DEPT_BACKEND, else the fastest available)`)
+    .option('--backend <name>', `tensor backend: ${BACKEND_CHOICES.join(' | ')} (default: $DEPT_BACKEND, else the fastest available, webgpu only on a GPU adapter)`)
     .option('--threads <n>', 'wasm backend threads (default: $DEPT_WASM_THREADS, else one per core)')
     .option('--verbose', 'print stack traces with errors (default: off)');
   program.hook('preAction', (thisCommand) => {

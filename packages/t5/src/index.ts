@@ -18,5 +18,5 @@ export {
 } from './modeling.ts';
 export { greedyGenerate, scoreCandidates, type GenerateOptions } from './generation.ts';
 export { T5Tokenizer, buildDemoTokenizerJson, TOKENIZER_MODEL_TYPES, MAX_WORD_CHARS, MAX_TEXT_CHARS, type TokenBatch } from './tokenizer.ts';
-export { loadPretrainedT5, readT5Config, readT5Tokenizer, writeRandomT5, type PretrainedT5, type WriteRandomT5Options } from './pretrained.ts';
+export { loadPretrainedT5, t5FromParts, readT5Config, readT5Tokenizer, writeRandomT5, type PretrainedT5, type T5Parts, type WriteRandomT5Options } from './pretrained.ts';
 export { fetchT5Model, cachedT5Model, T5_HUB_EXTRA_FILES, type FetchT5Options, type FetchedT5 } from './fetch.ts';

@@ -8,7 +8,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { DeptError, Rng, claimEntries, forgetUnusedFolder, readJsonFile, readRegularFile, removeRecordedEntries, writeFileAtomic, writeJsonAtomic } from '@dept/core';
-import { readCheckpoint, writeSafetensors, writeShardedCheckpoint, type WritableDtype } from '@dept/tensor';
+import { readCheckpoint, writeSafetensors, writeShardedCheckpoint, type HostTensor, type WritableDtype } from '@dept/tensor';
 import { type T5Config, parseT5Config, t5ConfigJsonText, t5ParameterCount } from './config.ts';
 import { T5ForConditionalGeneration } from './modeling.ts';
 import { T5Tokenizer, buildDemoTokenizerJson } from './tokenizer.ts';
@@ -61,10 +61,36 @@ export function loadPretrainedT5(dir: string): PretrainedT5 {
   const tokenizer = readT5Tokenizer(dir, config);
   const checkpoint = readCheckpoint(dir);
   const where = checkpoint.files.length === 1 ? (checkpoint.files[0] as string) : join(dir, 'model.safetensors.index.json');
-  const unusedTensors = validateCheckpoint(config, checkpoint.tensors, where);
-  const model = new T5ForConditionalGeneration(config, buildT5Weights(config, checkpoint.tensors, where));
-  checkpoint.tensors.clear();
-  return { dir, config, model, tokenizer, unusedTensors, randomWeights: checkpoint.metadata.random_weights === 'true' };
+  return t5FromParts({ dir, config, tensors: checkpoint.tensors, metadata: checkpoint.metadata, where, tokenizer });
+}
+
+/** The parts of a model folder, already read (from files, or fetched by a browser). */
+export interface T5Parts {
+  /** Where the parts came from (a folder or a URL), for messages. */
+  dir: string;
+  config: T5Config;
+  /** The checkpoint's tensors; emptied once the model holds them. */
+  tensors: Map<string, HostTensor>;
+  metadata: Record<string, string>;
+  /** The weights file (or index) named in messages. */
+  where: string;
+  tokenizer: T5Tokenizer | null;
+}
+
+/**
+ * A model from its parts: the checkpoint checked against the config, the tokenizer against the vocabulary, the
+ * weights built. What {@link loadPretrainedT5} does once it has read the folder; no file is touched (browser-safe).
+ *
+ * @example
+ * const { model } = t5FromParts({ dir: '/models/tiny/', config, tensors, metadata: {}, where: 'model.safetensors', tokenizer });
+ */
+export function t5FromParts(parts: T5Parts): PretrainedT5 {
+  const { dir, config, tensors, where, tokenizer } = parts;
+  const unusedTensors = validateCheckpoint(config, tensors, where);
+  tokenizer?.checkFits(config, `${dir.replace(/\/$/, '')}/config.json`);
+  const model = new T5ForConditionalGeneration(config, buildT5Weights(config, tensors, where));
+  tensors.clear();
+  return { dir, config, model, tokenizer, unusedTensors, randomWeights: parts.metadata.random_weights === 'true' };
 }
 
 /** Options of {@link writeRandomT5}. */

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -270,6 +270,16 @@ describe('checkpoints', () => {
     tf.dispose([la, lb]);
     a.model.dispose();
     b.model.dispose();
+  });
+
+  it('a sharded random model says so in its index, as a single-file one does in its header', () => {
+    const config = presetConfig('tiny-relu');
+    const sharded = join(dir, 'sharded-random');
+    writeRandomT5(sharded, config, { seed: 2, sampleTexts: ['a b c'], maxShardBytes: 8_000 });
+    expect(existsSync(join(sharded, 'model.safetensors.index.json'))).toBe(true);
+    const loaded = loadPretrainedT5(sharded);
+    expect(loaded.randomWeights).toBe(true);
+    loaded.model.dispose();
   });
 
   it('refuses a checkpoint with a missing tensor or a wrong shape, naming it', () => {

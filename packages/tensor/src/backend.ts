@@ -1,8 +1,10 @@
 /**
  * Backend choice. tfjs has several backends; we pick the fastest one that works on this machine, once, before any
- * tensor is created: tfjs-node-gpu (CUDA), then tfjs-node (libtensorflow), then wasm (SIMD XNNPACK), then the
- * plain-JS cpu backend. `DEPT_BACKEND=wasm|cpu|node|node-gpu` (or the CLI's `--backend`) forces one. The wasm
- * backend runs one thread per core (`DEPT_WASM_THREADS=n` or the CLI's `--threads` to choose; see wasm-threads.ts).
+ * tensor is created: WebGPU on a real GPU adapter (Dawn in Node; see webgpu.ts), tfjs-node-gpu (CUDA), then
+ * tfjs-node (libtensorflow), then wasm (SIMD XNNPACK), then the plain-JS cpu backend.
+ * `DEPT_BACKEND=webgpu|wasm|cpu|node|node-gpu` (or the CLI's `--backend`) forces one; a software WebGPU adapter
+ * (SwiftShader) is used only when webgpu is forced. The wasm backend runs one thread per core (`DEPT_WASM_THREADS=n`
+ * or the CLI's `--threads` to choose; see wasm-threads.ts).
  */
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
@@ -10,10 +12,12 @@ import { DeptError } from '@dept/core';
 import { registerMissingKernels } from './kernels.ts';
 import { setWasmBackendThreaded, type WasmBackendModule } from './wasm-threads.ts';
 import { DEFAULT_WASM_HEAP_HEADROOM_BYTES, guardWasmHeap } from './heap.ts';
+import { activateWebGpu, describeWebGpu, type WebGpuAdapter } from './webgpu.ts';
+import { installDawn, noAdapterHint, vulkanDrivers } from './webgpu-node.ts';
 
-export type BackendName = 'node-gpu' | 'node' | 'wasm' | 'cpu';
+export type BackendName = 'webgpu' | 'node-gpu' | 'node' | 'wasm' | 'cpu';
 
-export const BACKEND_NAMES: readonly BackendName[] = ['node-gpu', 'node', 'wasm', 'cpu'];
+export const BACKEND_NAMES: readonly BackendName[] = ['webgpu', 'node-gpu', 'node', 'wasm', 'cpu'];
 
 /** What {@link initBackend} chose. */
 export interface BackendInfo {
@@ -119,11 +123,28 @@ async function tryWasm(threads: number, headroom: number): Promise<void> {
   guardWasmHeap({ backend: tf.findBackend('wasm') as object, headroom });
 }
 
+let webGpuAdapter: WebGpuAdapter | null = null;
+
+/**
+ * WebGPU through Dawn. Forced (`forced`): any adapter, a software one included, and no adapter is a `DeptError`
+ * (exit 2) saying what is missing. Automatic: only a hardware adapter, and Dawn is not even loaded on Linux when
+ * the Vulkan loader would find no hardware driver (no cost, no Vulkan warnings on CPU-only machines).
+ */
+async function tryWebGpu(forced: boolean): Promise<void> {
+  const drivers = vulkanDrivers();
+  if (!forced && drivers && drivers.hardware.length === 0) {
+    throw new Error(drivers.software.length ? `only software Vulkan drivers (${drivers.software.join(', ')})` : 'no Vulkan driver');
+  }
+  await installDawn();
+  webGpuAdapter = await activateWebGpu({ allowSoftware: forced, askHint: 'ask with --backend webgpu or DEPT_BACKEND=webgpu', noAdapterHint: noAdapterHint() });
+}
+
 async function tryCpu(): Promise<void> {
   if (!(await tf.setBackend('cpu'))) throw new Error('setBackend("cpu") returned false');
 }
 
-async function activate(name: BackendName, threads: number, headroom: number): Promise<void> {
+async function activate(name: BackendName, threads: number, headroom: number, forced: boolean): Promise<void> {
+  if (name === 'webgpu') return tryWebGpu(forced);
   if (name === 'node-gpu' || name === 'node') return tryNodeBinding(name);
   if (name === 'wasm') return tryWasm(threads, headroom);
   return tryCpu();
@@ -138,6 +159,7 @@ function describe(name: BackendName): string {
     const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
     return `wasm (${simd ? 'SIMD' : 'no SIMD'}, ${wasmThreads} thread${wasmThreads === 1 ? '' : 's'})`;
   }
+  if (name === 'webgpu' && webGpuAdapter) return describeWebGpu(webGpuAdapter);
   if (name === 'node-gpu') return 'tfjs-node-gpu (CUDA)';
   if (name === 'node') return 'tfjs-node (libtensorflow, CPU)';
   return 'cpu (plain JavaScript; slow)';
@@ -155,7 +177,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   if (current) {
     const wanted = options.backend ?? (process.env.DEPT_BACKEND ? parseBackendName(process.env.DEPT_BACKEND, 'DEPT_BACKEND') : undefined);
     if (wanted && wanted !== current.name) {
-      await activate(wanted, wantedThreads(options.threads), wantedHeapHeadroom());
+      await activate(wanted, wantedThreads(options.threads), wantedHeapHeadroom(), true);
       current = { name: wanted, tfName: tf.getBackend(), description: describe(wanted), threads: threadsOf(wanted), skipped: [] };
     }
     return current;
@@ -170,7 +192,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     const skipped: { name: BackendName; reason: string }[] = [];
     for (const name of candidates) {
       try {
-        await activate(name, threads, headroom);
+        await activate(name, threads, headroom, Boolean(forced));
         await tf.ready();
         current = { name, tfName: tf.getBackend(), description: describe(name), threads: threadsOf(name), skipped };
         if (options.announce === true) process.stderr.write(`dept: backend ${current.description}\n`);

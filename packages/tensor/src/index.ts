@@ -11,6 +11,8 @@ export { type HostTensor, hostTensor, shapeSize, allFinite } from './host.ts';
 
 // 2. Backends and kernels
 export { initBackend, currentBackend, BACKEND_NAMES, type BackendName, type BackendInfo, type InitBackendOptions } from './backend.ts';
+export { initBrowserBackend, type BrowserBackendName, type BrowserBackendInfo, type BrowserBackendOptions } from './browser-backend.ts';
+export { activateWebGpu, describeAdapter, NoWebGpuAdapterError, type WebGpuAdapter, type ActivateWebGpuOptions } from './webgpu.ts';
 export { linear, linearWeight, disposeLinearWeight, type LinearWeight } from './linear.ts';
 export { registerMissingKernels, float32TensorFilled, matMulEach } from './kernels.ts';
 export { guardWasmHeap, WasmHeapFullError, isWasmHeapFullError, WASM_HEAP_LIMIT_BYTES, DEFAULT_WASM_HEAP_HEADROOM_BYTES } from './heap.ts';
@@ -20,7 +22,7 @@ export * as tf from '@tensorflow/tfjs';
 // 3. Tensor files
 export {
   readSafetensors, readSafetensorsHeader, decodeSafetensors, encodeSafetensors, writeSafetensors, parseSafetensorsHeader,
-  readCheckpoint, writeShardedCheckpoint, SAFETENSORS_SINGLE, SAFETENSORS_INDEX, MAX_HEADER_BYTES, DTYPE_BITS,
+  readCheckpoint, writeShardedCheckpoint, parseShardIndex, takeShardTensors, type ShardPlan, SAFETENSORS_SINGLE, SAFETENSORS_INDEX, MAX_HEADER_BYTES, DTYPE_BITS,
   f32ToF16Bits, f16BitsToF32, f32ToBf16Bits, bf16BitsToF32, roundToBf16, roundToF16,
   type SafetensorsDtype, type ReadableDtype, type WritableDtype, type SafetensorsEntry, type SafetensorsHeader,
   type SafetensorsFile, type ReadSafetensorsOptions, type WriteSafetensorsOptions, type TensorCollection,

@@ -31,6 +31,8 @@ export interface PredictOptions {
   labels?: readonly string[];
   /** generate: use the key/value cache (default true). */
   useCache?: boolean;
+  /** score: receives each batch's scores, one row per example with one log-likelihood per label, in order. */
+  onScores?: (rows: number[][]) => void;
   /** Called after each batch with the examples done so far (and once with 0 before the first). */
   onProgress?: (event: ProgressEvent) => void;
   /** The `phase` of the progress events (default `predict`). */
@@ -108,6 +110,7 @@ export async function predictWithScores(
         }
         const scores = await scoreCandidates(model, enc, mask, candidates);
         allScores.push(...scores);
+        options.onScores?.(scores);
         return scores.map((row) => options.labels![row.indexOf(Math.max(...row))] as string);
       } finally {
         tf.dispose([enc, mask]);

@@ -13,17 +13,16 @@ import {
   DeptError, FOLDER_RECORD_FILE, Rng, claimEntries, forgetUnusedFolder, environmentError, readFolderRecord, readJsonFile, removeRecordedEntries, writeFileAtomic, writeJsonAtomic, sortKeysDeep,
 } from '@dept/core';
 import { nextTurn } from '@dept/core';
-import { currentBackend, initBackend, tf, type HostTensor } from '@dept/tensor';
+import { currentBackend, initBackend, type HostTensor } from '@dept/tensor';
 import type { T5ForConditionalGeneration, T5Tokenizer } from '@dept/t5';
-import { DecomposedPrompt, cutRows, initPromptValues, makeBankConfig, unpaddedLength, type Bank, type DecomposedPromptShape } from '@dept/prompt';
-import { adamwUpdate, clipGradNorm, HF_ADAMW_DEFAULTS } from './adamw.ts';
+import { DecomposedPrompt, initPromptValues, makeBankConfig, type Bank, type DecomposedPromptShape } from '@dept/prompt';
 import { batchIndices, cumulativeWeights, derivedSeed, weightedBatchIndices } from './batches.ts';
 import { checkpointPath, loadCheckpoint, removeStaleRunTemporaries, saveCheckpoint, type CheckpointState } from './checkpoint.ts';
 import { checkModelLimits, maxInputPositions, resolveTrainConfig, withoutMemorySettings, type TrainConfig } from './config.ts';
 import { predict, type TextExample } from './evaluate.ts';
-import { withHeapAdvice } from './heap-advice.ts';
 import { linearWarmupDecay } from './schedule.ts';
 import { acquireRunLock } from './runlock.ts';
+import { encodeExamples, PARAM_NAMES, promptStep, targetLengthFor, type PromptOptimiser } from './step.ts';
 
 /** How predictions are scored: the caller supplies the task's metrics (values ×100). */
 export interface Evaluation {
@@ -95,39 +94,6 @@ export class TrainingStopped extends Error {
     this.name = 'TrainingStopped';
     this.step = step;
   }
-}
-
-const PARAM_NAMES = ['prompt_embeddings', 'lora_embedding_A', 'lora_embedding_B'] as const;
-
-interface Encoded {
-  inputIds: number[][];
-  attentionMask: number[][];
-  labels: number[][];
-}
-
-function encodeExamples(tokenizer: T5Tokenizer, examples: readonly TextExample[], s: number, targetLength: number): Encoded {
-  const batch = tokenizer.encodeBatch(examples.map((e) => e.source), s);
-  const labels = examples.map((e) => {
-    const ids = tokenizer.encodeTruncated(e.target, targetLength);
-    return [...ids, ...new Array<number>(targetLength - ids.length).fill(-100)];
-  });
-  return { inputIds: batch.input_ids, attentionMask: batch.attention_mask, labels };
-}
-
-/**
- * The most target tokens of any training example (the default `max_target_length`), tokenising no more of a long
- * target than `limit + 1` tokens need; refused when a target is longer than the model's decoder `limit`.
- */
-function longestTarget(tokenizer: T5Tokenizer, train: readonly TextExample[], limit: number): number {
-  let longest = 0;
-  train.forEach((e, i) => {
-    const n = tokenizer.encodeTruncated(e.target, limit + 1).length;
-    if (n > limit) {
-      throw new DeptError(`training example ${i}: its target has more than ${limit} tokens, this model's limit of decoder positions; set train.max_target_length to cut targets (DePT cuts them to its max_target_length)`);
-    }
-    longest = Math.max(longest, n);
-  });
-  return longest;
 }
 
 function jsonLine(value: unknown): string {
@@ -311,7 +277,6 @@ async function trainLocked(
     startValues = bankFromValues(config, d, values, {});
   }
   const prompt = DecomposedPrompt.fromHost(shape, startValues);
-  const variables = prompt.variables();
   const host = new Map<string, Float32Array>();
   const names = [PARAM_NAMES[0], ...(config.r > 0 ? [PARAM_NAMES[1], PARAM_NAMES[2]] : [])];
   host.set('prompt_embeddings', new Float32Array(startValues.prompt_embeddings.data));
@@ -335,8 +300,8 @@ async function trainLocked(
   if (loaded) truncateMetrics(metricsPath, state.step);
   else if (existsSync(metricsPath)) rmSync(metricsPath);
 
-  const targetLength = config.max_target_length > 0 ? config.max_target_length : longestTarget(tokenizer, train, maxInputPositions(model.config.num_heads));
-  const encoded = encodeExamples(tokenizer, train, config.max_length, targetLength);
+  const encoded = encodeExamples(tokenizer, train, config.max_length, targetLengthFor(config, tokenizer, train, maxInputPositions(model.config.num_heads)));
+  const optimiser: PromptOptimiser = { names, host, moments };
   const trainableParameters = names.reduce((a, n) => a + (host.get(n) as Float32Array).length, 0);
   options.onEvent?.({ type: 'start', step: state.step, maxSteps: config.max_steps, resumed: Boolean(loaded), trainExamples: train.length, trainableParameters });
 
@@ -374,8 +339,6 @@ async function trainLocked(
   };
   const perEpoch = Math.ceil(train.length / config.batch_size);
   const epochOf = (step: number) => Math.round((step / perEpoch) * 1e4) / 1e4;
-  const optimiser = { ...HF_ADAMW_DEFAULTS, weightDecay: config.weight_decay };
-  const dropoutRate = config.dropout ? model.config.dropout_rate : 0;
   if (options.sampleWeights && options.sampleWeights.length !== train.length) {
     throw new DeptError(`sampleWeights has ${options.sampleWeights.length} entries, expected one per training example (${train.length})`);
   }
@@ -390,55 +353,12 @@ async function trainLocked(
       const { indices, epoch } = cumulative
         ? { indices: weightedBatchIndices({ cumulative, batchSize: config.batch_size, seed: config.seed, step: state.step }), epoch: epochOf(state.step) }
         : batchIndices({ n: train.length, batchSize: config.batch_size, seed: config.seed, step: state.step });
-      const rng = new Rng(derivedSeed(config.seed, 'dropout', state.step));
-      // Micro-batches (gradient accumulation) bound memory: each chunk's mean loss is weighted by its share of
-      // the batch's target tokens, so loss and gradients equal the whole batch's up to summation order.
-      const chunk = config.micro_batch_size > 0 ? config.micro_batch_size : indices.length;
-      const tokens = (rows: number[]) => rows.reduce((a, i) => a + (encoded.labels[i] as number[]).filter((v) => v !== -100).length, 0);
-      const totalTokens = Math.max(1, tokens(indices));
-      let lossValue = 0;
-      const gradValues = variables.map((v) => new Float32Array(v.size));
-      for (let start = 0; start < indices.length; start += chunk) {
-        const rows = indices.slice(start, start + chunk);
-        const weight = tokens(rows) / totalTokens;
-        if (weight === 0) continue;
-        const maskRows = rows.map((i) => encoded.attentionMask[i] as number[]);
-        const width = config.pad_to_max_length ? config.max_length : unpaddedLength(maskRows);
-        const { loss, grads } = withHeapAdvice({ where: `step ${state.step + 1}`, what: 'micro-batch', rows: rows.length, width, setting: 'micro_batch_size', value: config.micro_batch_size }, () => tf.tidy(() => {
-          const ids = tf.tensor2d(cutRows(rows.map((i) => encoded.inputIds[i] as number[]), width), undefined, 'int32');
-          const mask = tf.tensor2d(cutRows(maskRows, width), undefined, 'float32');
-          const labels = tf.tensor2d(rows.map((i) => encoded.labels[i] as number[]), undefined, 'int32');
-          const embeds = model.embed(ids);
-          const { value, grads: g } = tf.variableGrads(() => {
-            const inputs = prompt.encoderInputs(embeds, mask);
-            return model.forward({ ...inputs, labels, ...(dropoutRate > 0 ? { dropout: { rate: dropoutRate, rng } } : {}) }).loss;
-          }, variables);
-          return { loss: value, grads: variables.map((v) => g[v.name] as tf.Tensor) };
-        }));
-        lossValue += ((await loss.data())[0] as number) * weight;
-        const parts = await Promise.all(grads.map(async (g) => g.data() as Promise<Float32Array>));
-        tf.dispose([loss, ...grads]);
-        parts.forEach((part, i) => {
-          const acc = gradValues[i] as Float32Array;
-          if (weight === 1) acc.set(part);
-          else for (let j = 0; j < acc.length; j++) acc[j] = (acc[j] as number) + (part[j] as number) * weight;
-        });
-      }
-      const finite = Number.isFinite(lossValue) && gradValues.every((g) => g.every(Number.isFinite));
+      const { loss: lossValue, finite } = await promptStep(optimiser, { model, prompt, config, encoded, indices, step: state.step });
       if (!finite) {
         const ck = checkpointPath(outDir) ? ` the last good checkpoint is kept in ${join(outDir, 'checkpoint')}` : ' no checkpoint had been written yet';
         throw new DeptError(`step ${state.step + 1}: the training loss is ${Number.isFinite(lossValue) ? 'finite but a gradient is not' : lossValue}; stopping;${ck} (lower --lr / --lora-lr?)`);
       }
-      clipGradNorm(gradValues, config.max_grad_norm);
       const t = state.step + 1;
-      const multiplier = linearWarmupDecay(state.step, config.warmup_steps, config.max_steps);
-      names.forEach((name, i) => {
-        const lr = (name === 'prompt_embeddings' ? config.lr : config.lora_lr) * multiplier;
-        adamwUpdate(host.get(name) as Float32Array, gradValues[i] as Float32Array, moments.get(name)!, t, lr, optimiser);
-      });
-      tf.tidy(() => {
-        variables.forEach((v, i) => v.assign(tf.tensor(host.get(names[i] as string) as Float32Array, v.shape)));
-      });
       state.step = t;
       sessionSteps += 1;
       state.logLossSum += lossValue;

@@ -4,10 +4,11 @@
  */
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { DeptError, readJsonFile, scanJson, writeJsonAtomic } from '@dept/core';
+import { DeptError, writeJsonAtomic } from '@dept/core';
 import type { HostTensor } from '../host.ts';
 import type { SafetensorsDtype } from './dtypes.ts';
 import type { SafetensorsEntry } from './header.ts';
+import { parseShardIndex, takeShardTensors } from './shards.ts';
 import { readSafetensors, type ReadSafetensorsOptions } from './read.ts';
 import { compareUtf8, entriesOf, writeSafetensors, type TensorCollection, type WriteSafetensorsOptions } from './write.ts';
 
@@ -50,46 +51,26 @@ export function readCheckpoint(dir: string, opts: ReadSafetensorsOptions = {}): 
   }
   const indexPath = join(dir, SAFETENSORS_INDEX);
   if (!existsSync(indexPath)) throw new DeptError(`${dir}: holds neither ${SAFETENSORS_SINGLE} nor ${SAFETENSORS_INDEX}`);
-  const index = readJsonFile<unknown>(indexPath, 'a safetensors index');
-  const dup = scanJson(readFileSync(indexPath, 'utf8')).duplicate;
-  if (dup) throw new DeptError(`${indexPath}: names "${dup.key}" twice${dup.path.length ? ` inside "${dup.path.join('.')}"` : ''}`);
-  if (index === null || typeof index !== 'object' || Array.isArray(index)) throw new DeptError(`${indexPath}: must be a JSON object with "weight_map"`);
-  const weightMap = (index as Record<string, unknown>).weight_map;
-  if (weightMap === null || typeof weightMap !== 'object' || Array.isArray(weightMap)) {
-    throw new DeptError(`${indexPath}: "weight_map" must be an object of {tensor name: shard file}`);
-  }
-  const byShard = new Map<string, string[]>();
-  for (const [name, file] of Object.entries(weightMap as Record<string, unknown>)) {
-    if (typeof file !== 'string' || file === '' || file === '.' || file === '..' || /[/\\]/.test(file)) {
-      throw new DeptError(`${indexPath}: weight_map "${name}" must name a shard file in the same folder, got ${JSON.stringify(file)}`);
-    }
-    if (opts.names && !opts.names(name)) continue;
-    const list = byShard.get(file) ?? [];
-    list.push(name);
-    byShard.set(file, list);
-  }
-  const metadata: Record<string, string> = {};
-  const rawMeta = (index as Record<string, unknown>).metadata;
-  if (rawMeta !== null && typeof rawMeta === 'object' && !Array.isArray(rawMeta)) {
-    for (const [k, v] of Object.entries(rawMeta as Record<string, unknown>)) metadata[k] = typeof v === 'string' ? v : JSON.stringify(v);
-  }
+  const { byShard, metadata } = parseShardIndex(readIndexText(indexPath), indexPath, opts.names);
   const tensors = new Map<string, HostTensor>();
   const dtypes = new Map<string, SafetensorsDtype>();
   const files: string[] = [];
-  for (const shard of [...byShard.keys()].sort()) {
-    const names = new Set(byShard.get(shard));
+  for (const [shard, list] of byShard) {
+    const names = new Set(list);
     const path = join(dir, shard);
-    if (!existsSync(path)) throw new DeptError(`${path}: file not found (${SAFETENSORS_INDEX} lists it for "${[...names][0]}")`);
-    const f = readSafetensors(path, { names: (n) => names.has(n) });
-    for (const n of names) {
-      const t = f.tensors.get(n);
-      if (!t) throw new DeptError(`${path}: tensor "${n}" is missing (${SAFETENSORS_INDEX} maps it to this shard)`);
-      tensors.set(n, t);
-      dtypes.set(n, (f.entries.get(n) as SafetensorsEntry).dtype);
-    }
+    if (!existsSync(path)) throw new DeptError(`${path}: file not found (${SAFETENSORS_INDEX} lists it for "${list[0]}")`);
+    takeShardTensors(readSafetensors(path, { names: (n) => names.has(n) }), list, path, SAFETENSORS_INDEX, tensors, dtypes);
     files.push(path);
   }
   return { tensors, metadata, files, dtypes };
+}
+
+function readIndexText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new DeptError(`${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? String(error)}; expected a safetensors index)`, { cause: error });
+  }
 }
 
 function dtypesOf(entries: Map<string, SafetensorsEntry>): Map<string, SafetensorsDtype> {
@@ -106,7 +87,7 @@ export interface WriteShardedOptions extends WriteSafetensorsOptions {
 
 /**
  * Writes a checkpoint as shards `model-00001-of-0000N.safetensors` plus `model.safetensors.index.json`
- * (`{"metadata": {"total_size": bytes}, "weight_map": {...}}`), filling shards greedily in name order as
+ * (`{"metadata": {"total_size": bytes, ...metadata}, "weight_map": {...}}`), filling shards greedily in name order as
  * Hugging Face does. When everything fits in one shard it writes `model.safetensors` alone. Creates `dir`.
  *
  * @example
@@ -148,6 +129,6 @@ export function writeShardedCheckpoint(dir: string, tensors: TensorCollection, o
     files.push(join(dir, file));
   });
   const index = join(dir, SAFETENSORS_INDEX);
-  writeJsonAtomic(index, { metadata: { total_size: total }, weight_map: weightMap }, 2, { sortKeys: true });
+  writeJsonAtomic(index, { metadata: { ...opts.metadata, total_size: total }, weight_map: weightMap }, 2, { sortKeys: true });
   return { files, index };
 }

@@ -17,4 +17,5 @@ export {
 export { parseSafetensorsHeader, MAX_HEADER_BYTES, type SafetensorsEntry, type SafetensorsHeader } from './header.ts';
 export { readSafetensors, readSafetensorsHeader, decodeSafetensors, type SafetensorsFile, type ReadSafetensorsOptions } from './read.ts';
 export { encodeSafetensors, writeSafetensors, type TensorCollection, type WriteSafetensorsOptions } from './write.ts';
+export { parseShardIndex, takeShardTensors, type ShardPlan } from './shards.ts';
 export { readCheckpoint, writeShardedCheckpoint, SAFETENSORS_SINGLE, SAFETENSORS_INDEX, type Checkpoint, type WriteShardedOptions } from './checkpoint.ts';

@@ -4,7 +4,6 @@
  * loaded (the header is validated in full).
  */
 import { closeSync, fstatSync, readSync } from 'node:fs';
-import { endianness } from 'node:os';
 import { DeptError, openRegularFile } from '@dept/core';
 import { type HostTensor, shapeSize } from '../host.ts';
 import { f16Lookup } from './dtypes.ts';
@@ -25,7 +24,7 @@ export interface ReadSafetensorsOptions {
   names?: (name: string) => boolean;
 }
 
-const LITTLE_ENDIAN = endianness() === 'LE';
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1; // (os.endianness() is Node-only)
 
 export function requireLittleEndian(): void {
   if (!LITTLE_ENDIAN) throw new DeptError('safetensors: this reader needs a little-endian machine');
