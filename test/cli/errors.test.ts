@@ -55,14 +55,14 @@ describe("commander's errors: one line with a hint, no help", () => {
 describe('the backend: the flag and the variable are each named', () => {
   it('--backend bogus names --backend and the choices', async () => {
     const r = await runDept(['--backend', 'bogus', 'data', 'list', '--data-dir', SAMPLE]);
-    expect(expectRefusal(r)).toBe('dept: error: --backend is "bogus", expected one of node-gpu, node, wasm, cpu');
+    expect(expectRefusal(r)).toBe('dept: error: --backend is "bogus", expected one of webgpu, node-gpu, node, wasm, cpu');
     expect(r.stderr).not.toContain('DEPT_BACKEND');
   });
 
   it('DEPT_BACKEND=bogus names the variable', () => {
     const r = spawnDeptSync(['train', recipe, '--max-steps', '1', '--out', join(dir, 'env-backend')], { env: { DEPT_BACKEND: 'bogus' } });
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe('dept: error: DEPT_BACKEND: unknown backend "bogus", expected one of node-gpu, node, wasm, cpu\n');
+    expect(r.stderr).toBe('dept: error: DEPT_BACKEND: unknown backend "bogus", expected one of webgpu, node-gpu, node, wasm, cpu\n');
   });
 
   it("--backend takes exactly @dept/tensor's backends", () => {
