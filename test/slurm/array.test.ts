@@ -232,7 +232,7 @@ describeSlurm(unavailable ? `dept fewshot on a Slurm cluster (skipped: ${unavail
       expect(log).toContain(`shard ${task}/3: Slurm array job ${job} task ${task};`);
       expect(log).toContain(`grid: 2 cells × 4 settings = 8 sub-runs; shard ${task}/3 runs ${task < 2 ? 3 : 2}`);
       const ran = [...log.matchAll(/superglue-cb k=4 (seed=\d+ \S+): done/g)].map((m) => m[1]);
-      expect(ran).toEqual(subRuns.filter((_, i) => i % 3 === task));
+      expect(ran, log).toEqual(subRuns.filter((_, i) => i % 3 === task));
       expect(log).not.toContain('dept: error');
     }
     for (const cell of ['seed1', 'seed2']) {

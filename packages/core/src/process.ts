@@ -139,5 +139,6 @@ export function writerAlive(writer: { pid: number; boot_id?: string | null; star
  * for (const batch of batches) { await step(batch); await nextTurn(); }
  */
 export function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
+  // setImmediate in Node; a page (examples/browser) has none, and a zero timeout gives its event loop the turn.
+  return new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
 }
