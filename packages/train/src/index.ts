@@ -10,7 +10,7 @@ export { type TrainConfig, DEFAULT_TRAIN_CONFIG, resolveTrainConfig, checkModelL
 export { adamwUpdate, clipGradNorm, HF_ADAMW_DEFAULTS, type AdamWOptions, type AdamWSlot } from './adamw.ts';
 export { linearWarmupDecay } from './schedule.ts';
 export { batchIndices, weightedBatchIndices, cumulativeWeights, derivedSeed } from './batches.ts';
-export { trainPrompt, TrainingStopped, RUN_KIND, RUN_ENTRIES, type TrainOptions, type TrainResults, type TrainEvent, type Evaluation } from './trainer.ts';
+export { trainPrompt, TrainingStopped, RUN_KIND, RUN_ENTRIES, type TrainOptions, type TrainResults, type TrainEvent, type EvaluationPhase, type Evaluation } from './trainer.ts';
 export { predict, predictWithScores, devLoss, type TextExample, type PredictionMode, type PredictOptions, type ScoredPredictions } from './evaluate.ts';
 export { loadCheckpoint, saveCheckpoint, checkpointPath, removeStaleRunTemporaries, type CheckpointState, type LoadedCheckpoint } from './checkpoint.ts';
 export { acquireRunLock, createExclusive, lockHolder, type LockHolder } from './runlock.ts';

@@ -128,38 +128,87 @@ export function resolveRecipe(path: string | undefined, flags: RecipeFlags, opts
   return recipe;
 }
 
+/** Where a display writes, and whether it draws bars: stderr, bars when it is a terminal and `CI` is not set. */
+export interface DisplayOutput {
+  stream: NodeJS.WritableStream & { isTTY?: boolean };
+  tty: boolean;
+  /** The clock, in milliseconds (tests pass their own). */
+  now: () => number;
+}
+
+function stderrOutput(): DisplayOutput {
+  return { stream: process.stderr, tty: Boolean(process.stderr.isTTY) && !process.env.CI, now: Date.now };
+}
+
+function bar(output: DisplayOutput, format: string): cliProgress.SingleBar {
+  return new cliProgress.SingleBar({ format, stream: output.stream, hideCursor: true }, cliProgress.Presets.shades_classic);
+}
+
+/** A number of things with its noun: `1 cell`, `8 cells`. */
+export function plural(n: number, noun: string, nouns = `${noun}s`): string {
+  return `${n} ${n === 1 ? noun : nouns}`;
+}
+
+/** The step bar's values, and what it shows before the first step. */
+type StepPayload = { loss: string; lr: string; loraLr: string };
+const NO_STEP_YET: StepPayload = { loss: '-', lr: '-', loraLr: '-' };
+
 /**
- * A progress display for training events: a bar with step, loss, learning rates and ETA when stderr is a
- * terminal (and not CI), otherwise one plain line every `every` steps.
+ * A progress display for training events. On a terminal (and not CI): a bar with step, loss, learning rates and ETA,
+ * set aside during each evaluation for a bar of its examples. Elsewhere: a line at every `log_steps` step (the
+ * running loss metrics.jsonl records, its learning rates and epoch), the evaluation lines of {@link progressDisplay}
+ * (only for evaluations that last over 10 s), and every dev and test result.
+ *
+ * @example
+ * const onEvent = progressReporter('superglue-cb k=16 seed=13');
+ * await runCell({ ...options, onEvent });
  */
-export function progressReporter(label: string, every = 50): (event: TrainEvent) => void {
-  const tty = Boolean(process.stderr.isTTY) && !process.env.CI;
-  let bar: cliProgress.SingleBar | null = null;
+export function progressReporter(label: string, options: { output?: DisplayOutput } = {}): (event: TrainEvent) => void {
+  const output = options.output ?? stderrOutput();
+  const write = (line: string) => output.stream.write(`${line}\n`);
+  let stepBar: cliProgress.SingleBar | null = null;
+  let running = false;
+  let maxSteps = 0;
+  let payload: StepPayload = NO_STEP_YET;
+  const evaluation = progressDisplay(label, { output, quietSeconds: 10 });
+  const pause = () => {
+    if (stepBar && running) stepBar.stop();
+    running = false;
+  };
   return (event) => {
     if (event.type === 'start') {
-      process.stderr.write(`${label}: ${event.resumed ? `resuming at step ${event.step}` : 'training'} (${event.trainExamples} examples, ${event.trainableParameters} trainable parameters, ${event.maxSteps} steps)\n`);
-      if (tty) {
-        bar = new cliProgress.SingleBar({
-          format: `${label} [{bar}] {value}/{total} | loss {loss} | lr {lr} | lora_lr {loraLr} | ETA {eta_formatted}`,
-          stream: process.stderr,
-          hideCursor: true,
-        }, cliProgress.Presets.shades_classic);
-        bar.start(event.maxSteps, event.step, { loss: '-', lr: '-', loraLr: '-' });
+      maxSteps = event.maxSteps;
+      write(`${label}: ${event.resumed ? `resuming at step ${event.step}` : 'training'} (${plural(event.trainExamples, 'example')}, ${plural(event.trainableParameters, 'trainable parameter')}, ${plural(event.maxSteps, 'step')})`);
+      if (output.tty) {
+        stepBar = bar(output, `${label} [{bar}] {value}/{total} | loss {loss} | lr {lr} | lora_lr {loraLr} | ETA {eta_formatted}`);
+        stepBar.start(event.maxSteps, event.step, payload);
+        running = true;
       }
     } else if (event.type === 'step') {
-      if (bar) bar.update(event.step, { loss: event.loss.toFixed(4), lr: event.learningRate.toExponential(2), loraLr: event.loraLearningRate.toExponential(2) });
-      else if (event.step % every === 0 || event.step === event.maxSteps) {
-        process.stderr.write(`${label}: step ${event.step}/${event.maxSteps} loss ${event.loss.toFixed(4)} lr ${event.learningRate.toExponential(2)} lora_lr ${event.loraLearningRate.toExponential(2)} epoch ${event.epoch}\n`);
+      payload = { loss: event.loss.toFixed(4), lr: event.learningRate.toExponential(2), loraLr: event.loraLearningRate.toExponential(2) };
+      if (stepBar && !running) {
+        // The bar set aside for an evaluation comes back with its last values, never its bare template.
+        stepBar.start(maxSteps, event.step, payload);
+        running = true;
+      } else stepBar?.update(event.step, payload);
+    } else if (event.type === 'log') {
+      if (!output.tty) {
+        const r = event.record;
+        write(`${label}: step ${r.step}/${maxSteps} loss ${Number(r.loss).toFixed(4)} lr ${Number(r.learning_rate).toExponential(2)} lora_lr ${Number(r.lora_learning_rate).toExponential(2)} epoch ${r.epoch}`);
       }
+    } else if (event.type === 'progress') {
+      pause();
+      const where = event.progress.phase === 'dev' ? `at step ${event.step}` : `of step ${event.step}`;
+      evaluation({ ...event.progress, phase: `${event.progress.phase} ${where}` });
     } else if (event.type === 'eval') {
+      pause();
       const text = Object.entries(event.metrics).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ');
-      if (bar) bar.stop();
-      process.stderr.write(`${label}: step ${event.step} dev ${text}${event.best ? ' (best so far)' : ''}\n`);
-      if (bar && event.step < (bar.getTotal?.() ?? Infinity)) bar.start(bar.getTotal(), event.step);
+      write(`${label}: step ${event.step} dev ${text}${event.best ? ' (best so far)' : ''}`);
     } else if (event.type === 'done') {
-      bar?.stop();
+      pause();
+      stepBar = null;
       const test = Object.entries(event.results.test).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ');
-      process.stderr.write(`${label}: done; selected step ${event.results.selected_step}; test ${test || '(no test split)'}${event.results.random_weights ? ' [random weights]' : ''}\n`);
+      write(`${label}: done; selected step ${event.results.selected_step}; test ${test || '(no test split)'}${event.results.random_weights ? ' [random weights]' : ''}`);
     }
   };
 }
@@ -175,50 +224,60 @@ function formatSeconds(seconds: number): string {
 /**
  * A display for {@link ProgressEvent}s (evaluation, prediction, any counted loop): a bar with done/total and the
  * ETA when stderr is a terminal (and not CI), otherwise a plain line at the start, at each tenth of the way with
- * the ETA, and at the end. A new `phase` starts a new display.
+ * the ETA, and at the end. A new `phase`, or `done` going back, starts a new display. With `quietSeconds`, plain
+ * lines wait until the work has run that long and come at most that often (a tenth passed since the last one), and
+ * the end line shows only after another: work that is over sooner prints nothing.
  *
  * @example
  * const onProgress = progressDisplay('eval superglue-cb');
  * onProgress({ phase: 'test', done: 0, total: 56 }); // "eval superglue-cb test: 0/56 examples"
  */
-export function progressDisplay(label: string): (event: ProgressEvent) => void {
-  const tty = Boolean(process.stderr.isTTY) && !process.env.CI;
-  let bar: cliProgress.SingleBar | null = null;
+export function progressDisplay(label: string, options: { output?: DisplayOutput; quietSeconds?: number } = {}): (event: ProgressEvent) => void {
+  const output = options.output ?? stderrOutput();
+  const quiet = (options.quietSeconds ?? 0) * 1000;
+  let current: cliProgress.SingleBar | null = null;
   let phase: string | null = null;
+  let lastDone = 0;
   let started = 0;
   let tenth = -1;
+  let lastLine = 0;
+  let printed = false;
   return (event) => {
     const unit = event.unit ?? 'examples';
-    if (event.phase !== phase) {
-      bar?.stop();
-      bar = null;
+    const now = output.now();
+    if (event.phase !== phase || event.done < lastDone) {
+      current?.stop();
+      current = null;
       phase = event.phase;
-      started = Date.now();
+      started = now;
+      lastLine = now;
       tenth = -1;
-      if (tty) {
-        bar = new cliProgress.SingleBar({
-          format: `${label} ${event.phase} [{bar}] {value}/{total} ${unit} | ETA {eta_formatted}`,
-          stream: process.stderr,
-          hideCursor: true,
-        }, cliProgress.Presets.shades_classic);
-        bar.start(event.total, event.done);
+      printed = false;
+      if (output.tty) {
+        current = bar(output, `${label} ${event.phase} [{bar}] {value}/{total} ${unit} | ETA {eta_formatted}`);
+        current.start(event.total, event.done);
       }
     }
-    if (bar) {
-      bar.update(event.done);
+    lastDone = event.done;
+    if (current) {
+      current.update(event.done);
       if (event.done >= event.total) {
-        bar.stop();
-        bar = null;
+        current.stop();
+        current = null;
       }
       return;
     }
-    const now = event.total > 0 ? Math.floor((10 * event.done) / event.total) : 10;
-    if (now === tenth) return;
-    tenth = now;
-    const elapsed = (Date.now() - started) / 1000;
+    const finished = event.done >= event.total;
+    const now10 = event.total > 0 ? Math.floor((10 * event.done) / event.total) : 10;
+    if (now10 === tenth) return;
+    if (quiet > 0 && (finished ? !printed : now - lastLine < quiet)) return;
+    tenth = now10;
+    lastLine = now;
+    printed = true;
+    const elapsed = (now - started) / 1000;
     let tail = '';
-    if (event.done >= event.total) tail = ` (done in ${formatSeconds(elapsed)})`;
+    if (finished) tail = ` (done in ${formatSeconds(elapsed)})`;
     else if (event.done > 0) tail = ` (ETA ${formatSeconds((elapsed / event.done) * (event.total - event.done))})`;
-    process.stderr.write(`${label} ${event.phase}: ${event.done}/${event.total} ${unit}${tail}\n`);
+    output.stream.write(`${label} ${event.phase}: ${event.done}/${event.total} ${unit}${tail}\n`);
   };
 }

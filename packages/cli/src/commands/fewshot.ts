@@ -9,7 +9,7 @@ import type { GridEvent, GridRun, Shard } from '@dept/fewshot';
 import type { TrainEvent } from '@dept/train';
 import type { Recipe } from '../recipe.ts';
 import { intOption } from '../options.ts';
-import { addRecipeFlags, progressReporter, resolveRecipe, type RecipeFlags } from './common.ts';
+import { addRecipeFlags, plural, progressReporter, resolveRecipe, type RecipeFlags } from './common.ts';
 
 /** Flags of `dept fewshot` beyond the recipe flags. */
 export interface FewshotFlags extends RecipeFlags {
@@ -45,8 +45,8 @@ function gridDisplay(): (event: GridEvent) => void {
       case 'plan': {
         const shard = event.shard ? `; shard ${event.shard.index}/${event.shard.count} runs ${event.settings ? event.selectedRuns.length : event.selected.length}` : '';
         err(event.settings
-          ? `grid: ${event.cells.length} cells × ${event.settings.length} settings = ${event.runs.length} sub-runs${shard}`
-          : `grid: ${event.cells.length} cells${shard}`);
+          ? `grid: ${plural(event.cells.length, 'cell')} × ${plural(event.settings.length, 'setting')} = ${plural(event.runs.length, 'sub-run')}${shard}`
+          : `grid: ${plural(event.cells.length, 'cell')}${shard}`);
         break;
       }
       case 'model':
@@ -62,7 +62,7 @@ function gridDisplay(): (event: GridEvent) => void {
         err(`${name(event.cell, event.run)}: ${event.line}`);
         break;
       case 'select':
-        err(`${name(event.cell)}: selected ${event.setting} of ${event.settings} settings (dev ${event.metric} ${event.dev === null ? 'not a number' : event.dev.toFixed(2)})`);
+        err(`${name(event.cell)}: selected ${event.setting} of ${plural(event.settings, 'setting')} (dev ${event.metric} ${event.dev === null ? 'not a number' : event.dev.toFixed(2)})`);
         break;
       case 'train':
         cellReporter?.(event.event);
@@ -110,8 +110,8 @@ export async function runFewshot(recipe: Recipe, flags: Pick<FewshotFlags, 'shar
     recipe: { ...recipe, out: outDir } as Record<string, unknown>,
   }, { shard, overwrite: Boolean(flags.overwrite), onEvent: gridDisplay() });
   err(recipe.search
-    ? `grid: ${result.ran.length} sub-runs trained, ${result.skipped.length} skipped (already finished); ${result.selections.length} cells selected`
-    : `grid: ${result.ran.length} cells trained, ${result.skipped.length} skipped (already finished)`);
+    ? `grid: ${plural(result.ran.length, 'sub-run')} trained, ${result.skipped.length} skipped (already finished); ${plural(result.selections.length, 'cell')} selected`
+    : `grid: ${plural(result.ran.length, 'cell')} trained, ${result.skipped.length} skipped (already finished)`);
   const written = await writeReport(outDir);
   if (flags.json) process.stdout.write(`${JSON.stringify(written.report, null, 2)}\n`);
   else process.stdout.write(written.table);

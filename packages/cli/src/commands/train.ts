@@ -48,7 +48,7 @@ export function registerTrain(program: Command): void {
         overwrite: Boolean(flags.overwrite),
         // Not `out`: a run folder does not record where it is, so a moved folder resumes (as grid folders do).
         describe: { recipe: { ...recipe, out: undefined }, bank_source: recipe.bank ?? null },
-        onEvent: progressReporter(`${task.name}${k ? ` k=${k}` : ''} seed=${seed}`, recipe.train.log_steps),
+        onEvent: progressReporter(`${task.name}${k ? ` k=${k}` : ''} seed=${seed}`),
         log: (line) => process.stderr.write(`note: ${line}\n`),
       });
       process.stdout.write(`${JSON.stringify({ out: outDir, ...results }, null, 2)}\n`);
