@@ -15,6 +15,7 @@ import {
 } from '@dept/core';
 import { currentBackend, initBackend, tf, type HostTensor } from '@dept/tensor';
 import type { T5ForConditionalGeneration, T5Tokenizer } from '@dept/t5';
+import type { DataOrigin } from '@dept/tasks';
 import { DecomposedPrompt, cutRows, initPromptValues, makeBankConfig, unpaddedLength, type Bank, type DecomposedPromptShape } from '@dept/prompt';
 import { adamwUpdate, clipGradNorm, HF_ADAMW_DEFAULTS } from './adamw.ts';
 import { batchIndices, cumulativeWeights, derivedSeed, weightedBatchIndices } from './batches.ts';
@@ -67,6 +68,8 @@ export interface TrainResults {
   train_examples: number;
   dev_examples: number;
   test_examples: number;
+  /** Where the examples came from (the data folder, relative to the data directory, and its layout), when the caller said. */
+  data?: DataOrigin;
 }
 
 /** Options of {@link trainPrompt}. */
@@ -85,6 +88,8 @@ export interface TrainOptions {
   describe?: Record<string, unknown>;
   /** Whether the model has random weights (recorded in results so reports can say so). */
   randomWeights?: boolean;
+  /** Where the examples came from, recorded in `results.json` as `data`. */
+  dataOrigin?: DataOrigin;
   onEvent?: (event: TrainEvent) => void;
   /**
    * Sample each batch with replacement from these per-training-example weights (a multitask mixture) instead of
@@ -498,6 +503,7 @@ async function trainLocked(
       train_examples: train.length,
       dev_examples: dev.length,
       test_examples: test.length,
+      ...(options.dataOrigin ? { data: options.dataOrigin } : {}),
     };
     writeJsonAtomic(join(outDir, 'results.json'), results);
     options.onEvent?.({ type: 'done', results });

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import type { ProgressEvent } from '@dept/core';
+import { LAYOUT_PRIORITY } from '@dept/tasks';
 import type { TrainEvent } from '@dept/train';
 import { DeptError } from '@dept/core';
 import { applySearches, applySets, readRecipeFile, setPath, validateRecipe, type Recipe } from '../recipe.ts';
@@ -14,6 +15,9 @@ import { intListOption, intOption, numberOption } from '../options.ts';
 export interface RecipeFlags {
   task?: string;
   dataDir?: string;
+  layout?: string;
+  subset?: string;
+  maxEvalExamples?: string;
   model?: string;
   bank?: string[];
   bankMode?: string;
@@ -48,6 +52,9 @@ export function addRecipeFlags(cmd: Command, opts: { grid: boolean }): Command {
   cmd
     .option('--task <names>', opts.grid ? 'tasks, comma-separated (DePT or HF names: rte, superglue-cb, glue/rte, super_glue/cb)' : 'task (DePT or HF name)')
     .option('--data-dir <dir>', 'data folder (default $DEPT_DATA, else datasets/)')
+    .option('--layout <name>', `read the task from the folder in this layout when several hold it (default: the first by layout priority, as dept data): ${LAYOUT_PRIORITY.join(' | ')}`)
+    .option('--subset <k-seed>', 'LM-BFF k-shot layout: the <k>-<seed> folder to use (default: the seed\'s own, e.g. 16-21 for seed 21)')
+    .option('--max-eval-examples <n>', 'evaluate on at most n dev and n test examples (a seed-42 subsample, the same for every seed; default: all, as DePT)')
     .option('--model <dir>', 'Hugging Face T5 folder')
     .option('--bank <dir>', 'initialise from this source bank (repeat for several)', collect)
     .option('--bank-mode <mode>', 'with several --bank: average | best (lowest dev loss) | single', undefined)
@@ -91,6 +98,13 @@ export function resolveRecipe(path: string | undefined, flags: RecipeFlags, opts
   };
   if (flags.task) set('tasks', flags.task.split(',').map((t) => t.trim()).filter(Boolean));
   set('data.dir', flags.dataDir);
+  if (flags.layout !== undefined && !(LAYOUT_PRIORITY as readonly string[]).includes(flags.layout)) {
+    throw new DeptError(`--layout must be one of ${LAYOUT_PRIORITY.join(', ')}, got "${flags.layout}"`);
+  }
+  if (flags.subset !== undefined && !/^\d+-\d+$/.test(flags.subset)) throw new DeptError(`--subset must be a <k>-<seed> folder name such as 16-13, got "${flags.subset}"`);
+  set('data.layout', flags.layout);
+  set('data.subset', flags.subset);
+  set('data.max_eval_examples', flags.maxEvalExamples === undefined ? undefined : intOption(flags.maxEvalExamples, '--max-eval-examples', { min: 1 }));
   if (flags.model) set('model', { ...((raw.model as Record<string, unknown> | undefined) ?? {}), path: flags.model });
   if (flags.bank) set('bank', { paths: flags.bank, mode: flags.bankMode ?? (flags.bank.length > 1 ? 'average' : 'single') });
   else if (flags.bankMode) set('bank.mode', flags.bankMode);

@@ -39,6 +39,8 @@ function err(line: string): void {
 
 function gridDisplay(): (event: GridEvent) => void {
   let cellReporter: ((event: TrainEvent) => void) | null = null;
+  // A note the same for every cell (the folder a task is read from, unlabelled rows) is printed once.
+  const noted = new Set<string>();
   return (event) => {
     const name = (c: { task: string; k: number; seed: number }, run?: GridRun) => `${c.task} k=${c.k} seed=${c.seed}${run?.setting ? ` ${run.setting.id}` : ''}`;
     switch (event.type) {
@@ -59,7 +61,11 @@ function gridDisplay(): (event: GridEvent) => void {
         cellReporter = progressReporter(`[${event.position}/${event.total}] ${name(event.cell, event.run)}`);
         break;
       case 'log':
-        err(`${name(event.cell, event.run)}: ${event.line}`);
+        if (!noted.has(event.line)) err(`${name(event.cell, event.run)}: ${event.line}`);
+        noted.add(event.line);
+        break;
+      case 'warn':
+        err(`dept: warning: ${name(event.cell, event.run)}: ${event.line}`);
         break;
       case 'select':
         err(`${name(event.cell)}: selected ${event.setting} of ${plural(event.settings, 'setting')} (dev ${event.metric} ${event.dev === null ? 'not a number' : event.dev.toFixed(2)})`);
@@ -101,6 +107,9 @@ export async function runFewshot(recipe: Recipe, flags: Pick<FewshotFlags, 'shar
     sampler: recipe.sampler,
     model: recipe.model,
     ...(recipe.data.dir ? { dataDir: recipe.data.dir } : {}),
+    ...(recipe.data.layout ? { layout: recipe.data.layout } : {}),
+    ...(recipe.data.subset ? { subset: recipe.data.subset } : {}),
+    ...(recipe.data.max_eval_examples !== undefined ? { maxEvalExamples: recipe.data.max_eval_examples } : {}),
     flavour: recipe.data.flavour,
     addPrefix: recipe.data.add_prefix,
     ...(recipe.bank ? { bank: recipe.bank } : {}),

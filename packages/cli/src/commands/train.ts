@@ -20,22 +20,26 @@ export function registerTrain(program: Command): void {
     if (recipe.k.length > 1) throw new DeptError(`dept train runs one k; the recipe names ${recipe.k.join(', ')}: use --k or dept fewshot`);
     const seed = flags.seed !== undefined || recipePath ? (recipe.seeds[0] as number) : 42;
     const outDir = recipe.out ?? join('runs', recipe.name, task.name);
+    const label = `${task.name}${k ? ` k=${k}` : ''} seed=${seed}`;
     const { initBackend } = await import('@dept/tensor');
     const { loadGridModel, runCell, resolveSourceBank } = await import('@dept/fewshot');
     await initBackend({ announce: true });
     // A random model made on first use gets a demo tokenizer built from this task's texts.
-    const { pretrained } = await loadGridModel({
-      model: recipe.model, tasks: [task.name], train: recipe.train, addPrefix: recipe.data.add_prefix,
+    const data = {
       ...(recipe.data.dir ? { dataDir: recipe.data.dir } : {}),
-    });
+      ...(recipe.data.layout ? { layout: recipe.data.layout } : {}),
+      ...(recipe.data.subset ? { subset: recipe.data.subset } : {}),
+    };
+    const { pretrained } = await loadGridModel({ model: recipe.model, tasks: [task.name], train: recipe.train, addPrefix: recipe.data.add_prefix, ...data });
     try {
       const initialBank = recipe.bank
-        ? await resolveSourceBank({ source: recipe.bank, pretrained, task: task.name, train: recipe.train, seed, ...(recipe.data.dir ? { dataDir: recipe.data.dir } : {}), log: (line) => process.stderr.write(`${line}\n`) })
+        ? await resolveSourceBank({ source: recipe.bank, pretrained, task: task.name, train: recipe.train, seed, ...data, log: (line) => process.stderr.write(`${line}\n`) })
         : undefined;
       const results = await runCell({
         pretrained,
         task: task.name,
-        ...(recipe.data.dir ? { dataDir: recipe.data.dir } : {}),
+        ...data,
+        ...(recipe.data.max_eval_examples !== undefined ? { maxEvalExamples: recipe.data.max_eval_examples } : {}),
         ...(k !== undefined ? { k } : {}),
         seed,
         sampler: recipe.sampler,
@@ -48,8 +52,9 @@ export function registerTrain(program: Command): void {
         overwrite: Boolean(flags.overwrite),
         // Not `out`: a run folder does not record where it is, so a moved folder resumes (as grid folders do).
         describe: { recipe: { ...recipe, out: undefined }, bank_source: recipe.bank ?? null },
-        onEvent: progressReporter(`${task.name}${k ? ` k=${k}` : ''} seed=${seed}`),
+        onEvent: progressReporter(label),
         log: (line) => process.stderr.write(`note: ${line}\n`),
+        warn: (line) => process.stderr.write(`dept: warning: ${label}: ${line}\n`),
       });
       process.stdout.write(`${JSON.stringify({ out: outDir, ...results }, null, 2)}\n`);
     } finally {
