@@ -8,7 +8,7 @@ import { DeptError } from '@dept/core';
 import { loadPretrainedT5, presetConfig, readT5Config, writeRandomT5, type PretrainedT5 } from '@dept/t5';
 import type { Bank } from '@dept/prompt';
 import { getTask, loadDeptDataset, subsample, type DataOrigin, type KshotSampler, type LayoutName } from '@dept/tasks';
-import { checkModelLimits, derivedSeed, resolveTrainConfig, taskEvaluation, trainPrompt, type TrainConfig, type TrainEvent, type TrainResults } from '@dept/train';
+import { checkModelLimits, derivedSeed, kshotTrainDefaults, resolveTrainConfig, taskEvaluation, trainPrompt, type TrainConfig, type TrainEvent, type TrainResults } from '@dept/train';
 
 /** Where the frozen model comes from. */
 export interface ModelSource {
@@ -60,6 +60,7 @@ export interface CellOptions {
   sampler?: KshotSampler;
   addPrefix?: boolean;
   flavour?: 'dept' | 'official';
+  /** Training fields; with `k`, those not given take the few-shot defaults of `kshotTrainDefaults` (1,000 steps, …). */
   train: Partial<TrainConfig>;
   outDir: string;
   initialBank?: Bank;
@@ -85,8 +86,9 @@ const EVAL_SUBSAMPLE_SEED = 42;
  */
 export async function runCell(options: CellOptions): Promise<TrainResults> {
   const task = getTask(options.task);
+  const trainConfig: Partial<TrainConfig> = options.k !== undefined ? { ...options.train, ...kshotTrainDefaults(options.train) } : options.train;
   // Sizes that do not fit the model are refused before the data is read (the trainer checks again).
-  checkModelLimits(resolveTrainConfig({ seed: options.seed, ...options.train }), options.pretrained.config);
+  checkModelLimits(resolveTrainConfig({ seed: options.seed, ...trainConfig }), options.pretrained.config);
   const ds = await loadDeptDataset(task.name, {
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     ...(options.layout ? { layout: options.layout } : {}),
@@ -110,7 +112,7 @@ export async function runCell(options: CellOptions): Promise<TrainResults> {
     tokenizer: options.pretrained.tokenizer!,
     data: { train, dev, test },
     evaluation,
-    config: { seed: options.seed, ...options.train },
+    config: { seed: options.seed, ...trainConfig },
     outDir: options.outDir,
     ...(options.initialBank ? { initialBank: options.initialBank } : {}),
     ...(options.resume !== undefined ? { resume: options.resume } : {}),

@@ -128,9 +128,11 @@ describe('which data a cell reads, and what it records (issue 16)', () => {
       const results = readCellResults(p.outDir, { dir: `rte/k4/seed${seed}` });
       expect(results.data).toEqual(origin);
       expect([results.dev_examples, results.test_examples]).toEqual([3, 3]);
-      const resolved = readJsonFile<{ data: unknown; max_eval_examples: number }>(join(dir, 'config.resolved.json'));
+      const resolved = readJsonFile<{ data: unknown; max_eval_examples: number; train: { log_steps: number } }>(join(dir, 'config.resolved.json'));
       expect(resolved.data).toEqual(origin);
       expect(resolved.max_eval_examples).toBe(3);
+      // A k-shot cell takes the few-shot default for what the plan leaves out: the loss every hundredth of 4 steps, not every 50.
+      expect(resolved.train.log_steps).toBe(1);
       const sources = readFileSync(join(dir, 'predictions.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { source: string }).source);
       expect(sources).toHaveLength(3);
       expect(sources.every((x) => x.includes(`test${seed}`))).toBe(true);

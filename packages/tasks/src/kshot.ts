@@ -164,7 +164,7 @@ export function kshotShortfall(k: number, counts: Readonly<Record<string, number
   const rule = `a row past a quota only once exactly k − 1 = ${k - 1} rows are in`;
   const short = classes.filter((c) => (available[c] ?? 0) < quota);
   if (short.length === 0) {
-    return `DePT's rule takes k // ${classes.length} = ${quota} rows per class and ${rule}: ${classes.length} × ${quota} = ${classes.length * quota} never reach ${k - 1}`;
+    return `DePT's rule takes k // ${classes.length} = ${quota} row${quota === 1 ? '' : 's'} per class and ${rule}: ${classes.length} × ${quota} = ${classes.length * quota} never reach ${k - 1}`;
   }
   const which = short.map((c) => {
     const n = available[c] ?? 0;

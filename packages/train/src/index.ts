@@ -6,7 +6,9 @@
  * 3. The loop: `trainPrompt` (eval + best-on-dev selection, test evaluation, run folder, exact resume).
  * 4. Predictions: greedy generation or label scoring.
  */
-export { type TrainConfig, DEFAULT_TRAIN_CONFIG, resolveTrainConfig, checkModelLimits, maxInputPositions, withoutMemorySettings } from './config.ts';
+export {
+  type TrainConfig, type KshotDefaultField, DEFAULT_TRAIN_CONFIG, resolveTrainConfig, checkModelLimits, maxInputPositions, withoutMemorySettings, kshotTrainDefaults, trainConfigWarnings,
+} from './config.ts';
 export { adamwUpdate, clipGradNorm, HF_ADAMW_DEFAULTS, type AdamWOptions, type AdamWSlot } from './adamw.ts';
 export { linearWarmupDecay } from './schedule.ts';
 export { batchIndices, weightedBatchIndices, cumulativeWeights, derivedSeed } from './batches.ts';

@@ -8,6 +8,7 @@ import type { ProgressEvent } from '@dept/core';
 import { LAYOUT_PRIORITY } from '@dept/tasks';
 import type { TrainEvent } from '@dept/train';
 import { DeptError } from '@dept/core';
+import { kshotTrainDefaults, trainConfigWarnings, type TrainConfig } from '@dept/train/config';
 import { applySearches, applySets, readRecipeFile, setPath, validateRecipe, type Recipe } from '../recipe.ts';
 import { intListOption, intOption, numberOption } from '../options.ts';
 
@@ -76,10 +77,10 @@ export function addRecipeFlags(cmd: Command, opts: { grid: boolean }): Command {
     .option('--out <dir>', 'output folder')
     .option('--set <key=value>', 'set any recipe field, e.g. --set train.lr=0.3 (repeatable)', collect);
   if (opts.grid) {
-    cmd.option('--k <list>', 'k values, e.g. 4,16,32').option('--seeds <list>', 'seeds, e.g. 13,21,42')
+    cmd.option('--k <list>', `k values, e.g. 4,16,32 (default 4,16,32); ${KSHOT_DEFAULTS_HELP}`).option('--seeds <list>', 'seeds, e.g. 13,21,42')
       .option('--search <field=v1,v2>', 'search a train field in every cell, e.g. --search lr=0.3,0.4 --search lora_lr=5e-3,5e-4 (repeatable; a sub-run per setting, the best on dev kept)', collect);
   } else {
-    cmd.option('--k <n>', 'train on k shots of the training split').option('--seed <n>', 'seed of the k-shot sample and the training');
+    cmd.option('--k <n>', `train on k shots of the training split; with --k, ${KSHOT_DEFAULTS_HELP}`).option('--seed <n>', 'seed of the k-shot sample and the training');
   }
   return cmd;
 }
@@ -133,13 +134,42 @@ export function resolveRecipe(path: string | undefined, flags: RecipeFlags, opts
   if (flags.padToMaxLength) set('train.pad_to_max_length', true);
   set('out', flags.out);
   applySearches(raw, flags.search ?? []);
+  // The train fields the recipe file, --set or a flag gave: a k-shot run fills the others with few-shot defaults.
+  const given = typeof raw.train === 'object' && raw.train !== null ? Object.keys(raw.train) : [];
   const recipe = validateRecipe(raw, path ?? 'command line');
   if (!opts.grid && !flags.k && !path) recipe.k = [];
+  if (recipe.k.length > 0) {
+    const explicit = Object.fromEntries(given.map((key) => [key, (recipe.train as Record<string, unknown>)[key]])) as Partial<TrainConfig>;
+    Object.assign(recipe.train, kshotTrainDefaults(explicit));
+  }
   if (recipe.search && Object.keys(recipe.search).length === 0) delete recipe.search;
   if (recipe.search && !opts.grid) {
     throw new DeptError(`${path ?? 'command line'}: search: dept train runs one setting; run a search with dept fewshot (each cell a sub-run per setting)`);
   }
   return recipe;
+}
+
+/** What `--help` says of the few-shot defaults (see `kshotTrainDefaults` in @dept/train). */
+export const KSHOT_DEFAULTS_HELP = 'train fields not set take few-shot defaults: max_steps 1000, warmup_steps a tenth of max_steps, eval_steps and save_steps a tenth, log_steps a hundredth (DePT\'s 30000 steps, 500 warm-up and eval every 1000 are for full data)';
+
+/**
+ * The warnings of a recipe's training config, one line each, for every setting of its search (a warm-up that never
+ * ends, see `trainConfigWarnings`).
+ *
+ * @example
+ * for (const line of recipeWarnings(recipe)) process.stderr.write(`dept: warning: ${line}\n`);
+ */
+export function recipeWarnings(recipe: Pick<Recipe, 'train' | 'search'>): string[] {
+  const maxSteps = (recipe.search?.max_steps ?? [recipe.train.max_steps]) as number[];
+  const warmups = (recipe.search?.warmup_steps ?? [recipe.train.warmup_steps]) as number[];
+  const searched = recipe.search?.max_steps !== undefined || recipe.search?.warmup_steps !== undefined;
+  const out: string[] = [];
+  for (const max_steps of maxSteps) {
+    for (const warmup_steps of warmups) {
+      for (const line of trainConfigWarnings({ max_steps, warmup_steps })) out.push(searched ? `search (max_steps ${max_steps}, warmup_steps ${warmup_steps}): ${line}` : line);
+    }
+  }
+  return out;
 }
 
 /** Where a display writes, and whether it draws bars: stderr, bars when it is a terminal and `CI` is not set. */

@@ -9,7 +9,7 @@ import type { GridEvent, GridRun, Shard } from '@dept/fewshot';
 import type { TrainEvent } from '@dept/train';
 import type { Recipe } from '../recipe.ts';
 import { intOption } from '../options.ts';
-import { addRecipeFlags, plural, progressReporter, resolveRecipe, type RecipeFlags } from './common.ts';
+import { addRecipeFlags, plural, progressReporter, recipeWarnings, resolveRecipe, type RecipeFlags } from './common.ts';
 
 /** Flags of `dept fewshot` beyond the recipe flags. */
 export interface FewshotFlags extends RecipeFlags {
@@ -87,6 +87,7 @@ function gridDisplay(): (event: GridEvent) => void {
  * await runFewshot(resolveRecipe('recipes/quickstart.yaml', {}, { grid: true }), { shard: '0/2' });
  */
 export async function runFewshot(recipe: Recipe, flags: Pick<FewshotFlags, 'shard' | 'shards' | 'overwrite' | 'json'>): Promise<void> {
+  for (const line of recipeWarnings(recipe)) err(`dept: warning: ${line}`);
   const { initBackend } = await import('@dept/tensor');
   const { resolveShard, runGrid, writeReport } = await import('@dept/fewshot');
   const outDir = recipe.out ?? join('runs', recipe.name);

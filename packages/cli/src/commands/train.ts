@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { DeptError } from '@dept/core';
 import { getTask } from '@dept/tasks';
-import { addRecipeFlags, progressReporter, resolveRecipe, type RecipeFlags } from './common.ts';
+import { addRecipeFlags, progressReporter, recipeWarnings, resolveRecipe, type RecipeFlags } from './common.ts';
 
 /** `dept train`: one DePT run (one task, optionally k shots) from flags and/or a recipe file. */
 export function registerTrain(program: Command): void {
@@ -21,6 +21,7 @@ export function registerTrain(program: Command): void {
     const seed = flags.seed !== undefined || recipePath ? (recipe.seeds[0] as number) : 42;
     const outDir = recipe.out ?? join('runs', recipe.name, task.name);
     const label = `${task.name}${k ? ` k=${k}` : ''} seed=${seed}`;
+    for (const line of recipeWarnings(recipe)) process.stderr.write(`dept: warning: ${line}\n`);
     const { initBackend } = await import('@dept/tensor');
     const { loadGridModel, runCell, resolveSourceBank } = await import('@dept/fewshot');
     await initBackend({ announce: true });
