@@ -25,8 +25,8 @@ export {
 } from './shard.ts';
 export {
   collectResults, summarizeResults, headlineMetric, buildReport, reportCsv, reportMarkdown, reportChartSpec, renderChart,
-  writeReport, formatMeanStd, collectSearchRuns, summarizeSearch, searchCsv, searchChartSpec,
-  type CellResult, type SummaryRow, type GridReport, type ReportPaths, type WrittenReport,
+  writeReport, formatMeanStd, collectSearchRuns, summarizeSearch, searchCsv, searchChartSpec, majorityBaseline,
+  type CellResult, type SummaryRow, type GridReport, type MajorityBaseline, type ReportPaths, type WrittenReport,
   type SearchRunRow, type SettingSummaryRow, type SearchReport,
 } from './report.ts';
 export { RUN_CONFIG_FILE, runFolderOf, readRunSettings, type RunSettings } from './run-folder.ts';
