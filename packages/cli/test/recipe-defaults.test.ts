@@ -53,3 +53,16 @@ describe('warnings', () => {
     ]);
   });
 });
+
+describe('data flags and fields', () => {
+  it('--layout, --subset and --max-eval-examples set data.*; bad values are one line naming the flag or field', () => {
+    const recipe = resolveRecipe(undefined, { task: 'sst2', model: 'm', layout: 'lmbff-kshot', subset: '16-21', maxEvalExamples: '200' }, { grid: false });
+    expect(recipe.data).toMatchObject({ layout: 'lmbff-kshot', subset: '16-21', max_eval_examples: 200 });
+    expect(() => resolveRecipe(undefined, { task: 'sst2', model: 'm', layout: 'kshot' }, { grid: false })).toThrow(/^--layout must be one of glue-tsv, .*lmbff-kshot, got "kshot"$/);
+    expect(() => resolveRecipe(undefined, { task: 'sst2', model: 'm', subset: '21' }, { grid: false })).toThrow('--subset must be a <k>-<seed> folder name such as 16-13, got "21"');
+    expect(() => resolveRecipe(undefined, { task: 'sst2', model: 'm', maxEvalExamples: '0' }, { grid: false })).toThrow(/--max-eval-examples/);
+    const path = join(tmp, 'bad-layout.yaml');
+    writeFileSync(path, 'model: {path: m}\ntasks: [rte]\ndata: {layout: tsv}\n');
+    expect(() => resolveRecipe(path, {}, { grid: true })).toThrow(`${path}: data.layout: expected one of "glue-tsv"`);
+  });
+});
