@@ -198,9 +198,10 @@ describe('which folder: the layouts that hold a task, the seed\'s own LM-BFF fol
   const rte = (n: number, tag: string) => ['index\tsentence1\tsentence2\tlabel', ...Array.from({ length: n }, (_, i) => `${i}\t${tag} ${i} is here.\tIt is ${tag}.\t${i % 2}`)].join('\n');
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'dept-choice-'));
-    const w = (rel: string, text: string) => {
-      mkdirSync(join(dir, rel, '..'), { recursive: true });
-      writeFileSync(join(dir, rel), text);
+    nodev = mkdtempSync(join(tmpdir(), 'dept-choice-nodev-'));
+    const w = (rel: string, text: string, root = dir) => {
+      mkdirSync(join(root, rel, '..'), { recursive: true });
+      writeFileSync(join(root, rel), text);
     };
     w('glue/RTE/train.tsv', rte(12, 'full'));
     w('glue/RTE/dev.tsv', rte(8, 'fulldev'));
@@ -210,13 +211,8 @@ describe('which folder: the layouts that hold a task, the seed\'s own LM-BFF fol
       w(`glue-kshot/RTE/16-${seed}/test.tsv`, rte(4, `test${seed}`));
     }
     // A GLUE folder without dev.tsv cannot be split the DePT way.
-    nodev = mkdtempSync(join(tmpdir(), 'dept-choice-nodev-'));
-    const v = (rel: string, text: string) => {
-      mkdirSync(join(nodev, rel, '..'), { recursive: true });
-      writeFileSync(join(nodev, rel), text);
-    };
-    v('glue/RTE/train.tsv', rte(12, 'full'));
-    for (const f of ['train', 'dev', 'test']) v(`glue-kshot/RTE/16-13/${f}.tsv`, rte(4, `nodev${f}`));
+    w('glue/RTE/train.tsv', rte(12, 'full'), nodev);
+    for (const f of ['train', 'dev', 'test']) w(`glue-kshot/RTE/16-13/${f}.tsv`, rte(4, `nodev${f}`), nodev);
   });
   afterAll(() => {
     rmSync(dir, { recursive: true, force: true });
