@@ -79,6 +79,17 @@ export interface CellOptions {
 const EVAL_SUBSAMPLE_SEED = 42;
 
 /**
+ * The dev or test examples a run with `max_eval_examples` evaluates: at most `limit` of them, drawn with seed 42 for
+ * the task and part whatever the run's seed, in their order (all of them without a limit).
+ *
+ * @example
+ * evaluationSubsample(ds.test, 200, 'sst2', 'test').length; // 200 of SST-2's 872
+ */
+export function evaluationSubsample<T>(examples: readonly T[], limit: number | undefined, task: string, part: 'dev' | 'test'): T[] {
+  return subsample(examples, limit, derivedSeed(EVAL_SUBSAMPLE_SEED, 'eval', task, part));
+}
+
+/**
  * Reads, splits, samples and formats the task, then trains and evaluates one run folder.
  *
  * @example
@@ -102,8 +113,8 @@ export async function runCell(options: CellOptions): Promise<TrainResults> {
   for (const warning of ds.warnings) options.warn?.(warning);
   const train = ds.train.filter((e) => e.target !== '');
   const limit = options.maxEvalExamples;
-  const dev = subsample(ds.dev, limit, derivedSeed(EVAL_SUBSAMPLE_SEED, 'eval', task.name, 'dev'));
-  const test = subsample(ds.test, limit, derivedSeed(EVAL_SUBSAMPLE_SEED, 'eval', task.name, 'test'));
+  const dev = evaluationSubsample(ds.dev, limit, task.name, 'dev');
+  const test = evaluationSubsample(ds.test, limit, task.name, 'test');
   const { choice } = ds.data;
   const origin: DataOrigin = { folder: choice.folder, layout: choice.layout, subset: choice.subset };
   const evaluation = taskEvaluation(task, options.flavour ?? 'dept');

@@ -8,7 +8,7 @@
  * 4. Using a bank: open one from anywhere (a run, any bank format, the hub), evaluate it on a task's dev or test
  *    split as a run does, label new rows with it.
  */
-export { ensureModel, taskEvaluation, runCell, type ModelSource, type CellOptions } from './cell.ts';
+export { ensureModel, taskEvaluation, runCell, evaluationSubsample, type ModelSource, type CellOptions } from './cell.ts';
 export { resolveSourceBank, type SourceBankOptions } from './source.ts';
 export {
   runGrid, gridCells, gridRuns, shardCells, loadGridModel, finishedCells, readCellResults,

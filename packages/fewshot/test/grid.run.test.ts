@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBank } from '@dept/prompt';
 import { readJsonFile } from '@dept/core';
 import { TrainingStopped } from '@dept/train';
-import { loadGridModel, readCellResults, runGrid, type GridEvent, type GridPlan } from '../src/index.ts';
+import { evaluateBank, loadGridModel, openBank, readCellResults, runEvaluationDefaults, runGrid, type GridEvent, type GridPlan } from '../src/index.ts';
 
 const SAMPLE = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'datasets', 'sample');
 
@@ -136,6 +136,18 @@ describe('which data a cell reads, and what it records (issue 16)', () => {
       const sources = readFileSync(join(dir, 'predictions.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { source: string }).source);
       expect(sources).toHaveLength(3);
       expect(sources.every((x) => x.includes(`test${seed}`))).toBe(true);
+    }
+    // dept eval of a cell's bank reads the folder, layout and subsample it recorded: its results.json again.
+    const { pretrained } = await loadGridModel(p);
+    try {
+      for (const split of ['dev', 'test'] as const) {
+        const { bank, run } = openBank(join(p.outDir, 'rte/k4/seed2'), pretrained);
+        const again = await evaluateBank({ pretrained, bank, ...runEvaluationDefaults(run!), split });
+        expect([again.examples, again.metrics.dept]).toEqual([3, readCellResults(p.outDir, { dir: 'rte/k4/seed2' })[split]]);
+        expect(again.predictions.every((e) => e.source.includes(`${split}2`))).toBe(true);
+      }
+    } finally {
+      pretrained.model.dispose();
     }
     const grid = readJsonFile<{ settings: Record<string, unknown> }>(join(p.outDir, 'grid.json'));
     expect([grid.settings.layout, grid.settings.max_eval_examples]).toEqual(['lmbff-kshot', 3]);
