@@ -188,7 +188,13 @@ function bar(output: DisplayOutput, format: string): cliProgress.SingleBar {
   return new cliProgress.SingleBar({ format, stream: output.stream, hideCursor: true }, cliProgress.Presets.shades_classic);
 }
 
-/** A number of things with its noun: `1 cell`, `8 cells`. */
+/**
+ * A number of things with its noun.
+ *
+ * @example
+ * plural(1, 'cell'); // '1 cell'
+ * plural(8, 'cell'); // '8 cells'
+ */
 export function plural(n: number, noun: string, nouns = `${noun}s`): string {
   return `${n} ${n === 1 ? noun : nouns}`;
 }
