@@ -26,11 +26,11 @@ describe('dept fewshot --search', () => {
   it('runs a sub-run per setting, selects one per cell, and records the search in grid.json', async () => {
     const r = await runDept([...ARGS, '--search', 'lr=0.3,3', '--search', 'train.lora_lr=0.01']);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stderr).toContain('grid: 1 cells × 2 settings = 2 sub-runs\n');
+    expect(r.stderr).toContain('grid: 1 cell × 2 settings = 2 sub-runs\n');
     expect(r.stderr).toContain('[1/2] rte k=4 seed=1 lr3e-1_loralr1e-2: training');
     expect(r.stderr).toContain('[2/2] rte k=4 seed=1 lr3_loralr1e-2: training');
     expect(r.stderr).toMatch(/rte k=4 seed=1: selected (lr3e-1|lr3)_loralr1e-2 of 2 settings \(dev accuracy [\d.]+\)/);
-    expect(r.stderr).toContain('grid: 2 sub-runs trained, 0 skipped (already finished); 1 cells selected');
+    expect(r.stderr).toContain('grid: 2 sub-runs trained, 0 skipped (already finished); 1 cell selected');
     expect(r.stdout).toContain('RANDOM WEIGHTS — not a result');
     expect(r.stdout).toContain('among 2 settings (search over lr, lora_lr)');
     const grid = JSON.parse(readFileSync(join(out, 'grid.json'), 'utf8')) as { recipe: { search: unknown }; search: { settings: { id: string }[] } };
@@ -51,10 +51,10 @@ describe('dept fewshot --search', () => {
   it('runs only the new settings of a larger search, and dept report shows all three', async () => {
     const r = await runDept([...ARGS, '--search', 'lr=0.3,3,1', '--search', 'lora_lr=0.01']);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stderr).toContain('grid: 1 cells × 3 settings = 3 sub-runs\n');
+    expect(r.stderr).toContain('grid: 1 cell × 3 settings = 3 sub-runs\n');
     expect(r.stderr.match(/finished, skipped/g)).toHaveLength(2);
     expect(r.stderr).toContain('[3/3] rte k=4 seed=1 lr1_loralr1e-2: training');
-    expect(r.stderr).toContain('grid: 1 sub-runs trained, 2 skipped (already finished)');
+    expect(r.stderr).toContain('grid: 1 sub-run trained, 2 skipped (already finished)');
     const report = await runDept(['report', out]);
     expect(report.status, report.stderr).toBe(0);
     const md = readFileSync(join(out, 'report.md'), 'utf8');

@@ -167,14 +167,16 @@ describeShared('dept fewshot on real data (../shared)', () => {
 
     const csv = readFileSync(join(out, 'results.csv'), 'utf8').trim().split('\n');
     const header = (csv[0] as string).split(',');
-    expect(header.slice(0, 5)).toEqual(['task', 'k', 'seed', 'selected_step', 'wall_seconds']);
+    expect(header.slice(0, 8)).toEqual(['task', 'k', 'seed', 'selected_step', 'wall_seconds', 'random_weights', 'data_folder', 'data_layout']);
     expect(csv).toHaveLength(1 + CELLS.length);
     for (const [i, c] of CELLS.entries()) {
       const fields = (csv[i + 1] as string).split(',');
       expect(fields.slice(0, 3)).toEqual([c.task, String(c.k), String(c.seed)]);
-      const own = cells.get(c.dir) as CellResultsFile;
+      const own = cells.get(c.dir) as CellResultsFile & { data: { folder: string; layout: string } };
+      // A random model: every row says so; the folder and layout the cell read, as its results.json records them.
+      expect(fields.slice(5, 8)).toEqual(['true', own.data.folder, own.data.layout]);
       for (const [j, name] of header.entries()) {
-        if (j < 5) continue;
+        if (j < 8) continue;
         const expected = own.test[name];
         expect(fields[j]).toBe(expected === undefined ? '' : String(expected));
       }

@@ -1,11 +1,11 @@
 /**
  * The ground floor stays light: `@dept/core`, `@dept/hub` and `@dept/tasks` (data knows no tensors) never load tfjs,
- * and neither do `dept --help`, `dept data list` and `dept data kshot`. Each check runs a fresh Node process with a
+ * and neither do `dept --help`, `dept data list`, `dept data kshot` and `dept report` (a report needs no tensors). Each check runs a fresh Node process with a
  * module hook that records every module it resolves (test/helpers/record-loads.mjs); loading `@dept/tensor` the same
  * way is the control that shows the recorder sees tfjs when it is loaded.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -55,5 +55,19 @@ describe('no tfjs on the ground floor', () => {
       expect(urls.some((u) => u.includes('/packages/cli/src/main.ts')), args.join(' ')).toBe(true);
       expect(tfjs(urls), args.join(' ')).toEqual([]);
     }
+  });
+
+  it('dept report aggregates a grid folder without loading tfjs', () => {
+    const grid = join(tmp, 'grid');
+    const cell = join(grid, 'superglue-cb', 'k4', 'seed13');
+    mkdirSync(cell, { recursive: true });
+    writeFileSync(join(cell, 'results.json'), JSON.stringify({
+      dev: { accuracy: 50 }, test: { accuracy: 60, f1_multiclass: 40 }, selected_step: 2, selection_metric: 'accuracy', max_steps: 2,
+      wall_seconds: 1, backend: 'cpu', predict: 'score', random_weights: true, train_examples: 4, dev_examples: 2, test_examples: 2,
+    }));
+    const urls = loadsOf(dept('report', grid));
+    expect(urls.some((u) => u.includes('/packages/fewshot/src/report.ts'))).toBe(true);
+    expect(existsSync(join(grid, 'report.png'))).toBe(true);
+    expect(tfjs(urls)).toEqual([]);
   });
 });

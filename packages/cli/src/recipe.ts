@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { parseDocument } from 'yaml';
 import { DeptError, parseJsonText, readRegularFile, withEnvironmentErrors } from '@dept/core';
 import { DEFAULT_TRAIN_CONFIG } from '@dept/train/config';
+import { LAYOUT_PRIORITY, type LayoutName } from '@dept/tasks';
 
 const positiveInt = z.number().int().min(1);
 const nonNegativeInt = z.number().int().min(0);
@@ -94,6 +95,12 @@ export const BankSourceSchema = z.strictObject({
 
 export const DataSchema = z.strictObject({
   dir: z.string().min(1).describe('data folder (or $DEPT_DATA)').optional(),
+  /** Read each task from the folder in this layout when several hold it (default: the first by layout priority, as `dept data`). */
+  layout: z.enum(LAYOUT_PRIORITY as readonly LayoutName[] as [LayoutName, ...LayoutName[]]).optional(),
+  /** LM-BFF k-shot layout: the `<k>-<seed>` folder (default: each run's seed's own). */
+  subset: z.string().regex(/^\d+-\d+$/, 'expected a <k>-<seed> folder name such as 16-13').optional(),
+  /** Evaluate on at most n dev and n test examples (a seed-42 subsample, the same for every cell; default: all, as DePT). */
+  max_eval_examples: positiveInt.optional(),
   add_prefix: z.boolean().default(false),
   flavour: z.enum(['dept', 'official']).default('dept'),
 });

@@ -3,7 +3,8 @@
  *
  * Everything the @dept packages export, from the ground up (docs/DESIGN-NOTES.md has the floors). Each group is
  * also a subpath of its own, which loads only that package and the ones below it: `dept-ts/tasks` (data, no
- * tensors: it never loads tfjs), `dept-ts/t5/config` and `dept-ts/train/config` (configs without tfjs), and so on.
+ * tensors: it never loads tfjs), `dept-ts/t5/config` and `dept-ts/train/config` (configs without tfjs),
+ * `dept-ts/prompt/budget` (the parameter budget) and `dept-ts/fewshot/report` (reports of grid folders), and so on.
  *
  * 1. `dept-ts/core`: `DeptError`, the seeded `Rng`, atomic writes, JSON with located errors.
  * 2. `dept-ts/hub`: the Hugging Face hub client and cache.

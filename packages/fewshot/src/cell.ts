@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { DeptError } from '@dept/core';
 import { loadPretrainedT5, presetConfig, readT5Config, writeRandomT5, type PretrainedT5 } from '@dept/t5';
 import type { Bank } from '@dept/prompt';
-import { getTask, loadDeptDataset, type KshotSampler } from '@dept/tasks';
-import { checkModelLimits, resolveTrainConfig, taskEvaluation, trainPrompt, type TrainConfig, type TrainEvent, type TrainResults } from '@dept/train';
+import { getTask, loadDeptDataset, subsample, type DataOrigin, type KshotSampler, type LayoutName } from '@dept/tasks';
+import { checkModelLimits, derivedSeed, kshotTrainDefaults, resolveTrainConfig, taskEvaluation, trainPrompt, type TrainConfig, type TrainEvent, type TrainResults } from '@dept/train';
 
 /** Where the frozen model comes from. */
 export interface ModelSource {
@@ -44,6 +44,15 @@ export interface CellOptions {
   pretrained: PretrainedT5;
   task: string;
   dataDir?: string;
+  /** Read the task from the folder in this layout when several hold it (default: the first by layout priority). */
+  layout?: LayoutName;
+  /** LM-BFF k-shot layout: this `<k>-<seed>` folder (default: the seed's own). */
+  subset?: string;
+  /**
+   * Evaluate on at most this many dev and this many test examples (default: all, as DePT): a subsample drawn with
+   * seed 42 whatever the cell's seed, so every cell of a task is scored on the same rows, kept in their order.
+   */
+  maxEvalExamples?: number;
   /** k shots of the training split (omit for full data). */
   k?: number;
   /** The run's seed: k-shot sample and training (as DePT: one seed for both). */
@@ -51,6 +60,7 @@ export interface CellOptions {
   sampler?: KshotSampler;
   addPrefix?: boolean;
   flavour?: 'dept' | 'official';
+  /** Training fields; with `k`, those not given take the few-shot defaults of `kshotTrainDefaults` (1,000 steps, …). */
   train: Partial<TrainConfig>;
   outDir: string;
   initialBank?: Bank;
@@ -58,9 +68,25 @@ export interface CellOptions {
   overwrite?: boolean;
   describe?: Record<string, unknown>;
   onEvent?: (event: TrainEvent) => void;
-  /** Notes about the data for the user (rows labelled -1 left out, with their files and count). */
+  /** Notes about the data for the user (the folder read when several hold the task, rows labelled -1 left out). */
   log?: (line: string) => void;
+  /** Warnings about the data for the user (a k-shot sample of fewer than k rows, and why). */
+  warn?: (line: string) => void;
   stopAfterSteps?: number;
+}
+
+/** The seed of the dev and test subsamples of `maxEvalExamples` (DePT's split seed): the same rows for every cell. */
+const EVAL_SUBSAMPLE_SEED = 42;
+
+/**
+ * The dev or test examples a run with `max_eval_examples` evaluates: at most `limit` of them, drawn with seed 42 for
+ * the task and part whatever the run's seed, in their order (all of them without a limit).
+ *
+ * @example
+ * evaluationSubsample(ds.test, 200, 'sst2', 'test').length; // 200 of SST-2's 872
+ */
+export function evaluationSubsample<T>(examples: readonly T[], limit: number | undefined, task: string, part: 'dev' | 'test'): T[] {
+  return subsample(examples, limit, derivedSeed(EVAL_SUBSAMPLE_SEED, 'eval', task, part));
 }
 
 /**
@@ -71,24 +97,33 @@ export interface CellOptions {
  */
 export async function runCell(options: CellOptions): Promise<TrainResults> {
   const task = getTask(options.task);
+  const trainConfig: Partial<TrainConfig> = options.k !== undefined ? { ...options.train, ...kshotTrainDefaults(options.train) } : options.train;
   // Sizes that do not fit the model are refused before the data is read (the trainer checks again).
-  checkModelLimits(resolveTrainConfig({ seed: options.seed, ...options.train }), options.pretrained.config);
+  checkModelLimits(resolveTrainConfig({ seed: options.seed, ...trainConfig }), options.pretrained.config);
   const ds = await loadDeptDataset(task.name, {
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    ...(options.layout ? { layout: options.layout } : {}),
+    ...(options.subset ? { subset: options.subset } : {}),
     ...(options.k !== undefined ? { k: options.k } : {}),
     seed: options.seed,
     ...(options.sampler ? { sampler: options.sampler } : {}),
     ...(options.addPrefix !== undefined ? { addPrefix: options.addPrefix } : {}),
   });
   for (const note of ds.notes) options.log?.(note);
+  for (const warning of ds.warnings) options.warn?.(warning);
   const train = ds.train.filter((e) => e.target !== '');
+  const limit = options.maxEvalExamples;
+  const dev = evaluationSubsample(ds.dev, limit, task.name, 'dev');
+  const test = evaluationSubsample(ds.test, limit, task.name, 'test');
+  const { choice } = ds.data;
+  const origin: DataOrigin = { folder: choice.folder, layout: choice.layout, subset: choice.subset };
   const evaluation = taskEvaluation(task, options.flavour ?? 'dept');
   return trainPrompt({
     model: options.pretrained.model,
     tokenizer: options.pretrained.tokenizer!,
-    data: { train, dev: ds.dev, test: ds.test },
+    data: { train, dev, test },
     evaluation,
-    config: { seed: options.seed, ...options.train },
+    config: { seed: options.seed, ...trainConfig },
     outDir: options.outDir,
     ...(options.initialBank ? { initialBank: options.initialBank } : {}),
     ...(options.resume !== undefined ? { resume: options.resume } : {}),
@@ -100,10 +135,13 @@ export async function runCell(options: CellOptions): Promise<TrainResults> {
       sampler: options.sampler ?? 'dept',
       model: options.pretrained.dir,
       data_dir: options.dataDir ?? null,
+      data: origin,
+      ...(limit !== undefined ? { max_eval_examples: limit } : {}),
       kshot_indices: ds.kshot?.indices ?? null,
       ...(options.describe ?? {}),
     },
     randomWeights: options.pretrained.randomWeights,
+    dataOrigin: origin,
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     ...(options.stopAfterSteps !== undefined ? { stopAfterSteps: options.stopAfterSteps } : {}),
   });

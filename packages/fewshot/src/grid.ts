@@ -20,7 +20,7 @@ import { DeptError, assertNoLinksBelow, readJsonFile, sortKeysDeep, writeJsonAto
 import { initBackend } from '@dept/tensor';
 import type { PretrainedT5 } from '@dept/t5';
 import type { Bank } from '@dept/prompt';
-import { getTask, loadDeptDataset, type KshotSampler } from '@dept/tasks';
+import { getTask, loadDeptDataset, type KshotSampler, type LayoutName } from '@dept/tasks';
 import { acquireRunLock, checkModelLimits, checkpointPath, lockHolder, removeStaleRunTemporaries, resolveTrainConfig, withoutMemorySettings, type TrainConfig, type TrainEvent, type TrainResults } from '@dept/train';
 import { ensureModel, runCell, type ModelSource } from './cell.ts';
 import { resolveSourceBank, type SourceBankOptions } from './source.ts';
@@ -44,6 +44,12 @@ export interface GridPlan {
   sampler?: KshotSampler;
   model: ModelSource;
   dataDir?: string;
+  /** Read every task from the folder in this layout (default: the first by layout priority, as `dept data`). */
+  layout?: LayoutName;
+  /** LM-BFF k-shot layout: this `<k>-<seed>` folder for every cell (default: each cell's seed's own). */
+  subset?: string;
+  /** Evaluate each cell on at most this many dev and test examples (default: all; see `runCell`). */
+  maxEvalExamples?: number;
   flavour?: 'dept' | 'official';
   addPrefix?: boolean;
   /** Initialise every cell from source banks (transfer). */
@@ -79,6 +85,7 @@ export type GridEvent =
   | { type: 'skip'; cell: GridCell; run: GridRun; position: number; total: number }
   | { type: 'start'; cell: GridCell; run: GridRun; position: number; total: number; resumed: boolean }
   | { type: 'log'; cell: GridCell; run: GridRun; line: string }
+  | { type: 'warn'; cell: GridCell; run: GridRun; line: string }
   | { type: 'train'; cell: GridCell; run: GridRun; event: TrainEvent }
   | { type: 'done'; cell: GridCell; run: GridRun; position: number; total: number; results: TrainResults }
   /** A searched cell's sub-runs are all finished and its selection was written. */
@@ -196,6 +203,10 @@ function settingsOf(plan: GridPlan): Record<string, unknown> {
   return sortKeysDeep({
     model: plan.model.path,
     data_dir: plan.dataDir ?? null,
+    // Recorded only when set, so that grids started before these settings existed continue.
+    ...(plan.layout ? { layout: plan.layout } : {}),
+    ...(plan.subset ? { subset: plan.subset } : {}),
+    ...(plan.maxEvalExamples !== undefined ? { max_eval_examples: plan.maxEvalExamples } : {}),
     sampler: plan.sampler ?? 'dept',
     flavour: plan.flavour ?? 'dept',
     add_prefix: plan.addPrefix ?? false,
@@ -243,7 +254,7 @@ function firstDifference(a: unknown, b: unknown, path = ''): string | null {
 }
 
 /** What {@link loadGridModel} needs of a plan. */
-export type ModelPlan = Pick<GridPlan, 'model' | 'tasks' | 'dataDir' | 'addPrefix' | 'train'>;
+export type ModelPlan = Pick<GridPlan, 'model' | 'tasks' | 'dataDir' | 'layout' | 'subset' | 'addPrefix' | 'train'>;
 
 /** Texts to build a demo tokenizer from: every source and target of the grid's tasks, plus the prompt's init text. */
 async function tokenizerSampleTexts(plan: ModelPlan): Promise<string[]> {
@@ -253,6 +264,8 @@ async function tokenizerSampleTexts(plan: ModelPlan): Promise<string[]> {
   for (const name of plan.tasks) {
     const ds = await loadDeptDataset(getTask(name).name, {
       ...(plan.dataDir ? { dataDir: plan.dataDir } : {}),
+      ...(plan.layout ? { layout: plan.layout } : {}),
+      ...(plan.subset ? { subset: plan.subset } : {}),
       ...(plan.addPrefix !== undefined ? { addPrefix: plan.addPrefix } : {}),
     });
     for (const split of [ds.train, ds.dev, ds.test]) {
@@ -390,6 +403,8 @@ export async function runGrid(plan: GridPlan, options: GridOptions = {}): Promis
         initialBank = await resolveSourceBank({
           source: plan.bank, pretrained, task: cell.task, train, seed: cell.seed,
           ...(plan.dataDir ? { dataDir: plan.dataDir } : {}),
+          ...(plan.layout ? { layout: plan.layout } : {}),
+          ...(plan.subset ? { subset: plan.subset } : {}),
           log: (line) => emit({ type: 'log', cell, run, line }),
         });
       }
@@ -400,6 +415,9 @@ export async function runGrid(plan: GridPlan, options: GridOptions = {}): Promis
         pretrained,
         task: cell.task,
         ...(plan.dataDir ? { dataDir: plan.dataDir } : {}),
+        ...(plan.layout ? { layout: plan.layout } : {}),
+        ...(plan.subset ? { subset: plan.subset } : {}),
+        ...(plan.maxEvalExamples !== undefined ? { maxEvalExamples: plan.maxEvalExamples } : {}),
         k: cell.k,
         seed: cell.seed,
         sampler: plan.sampler ?? 'dept',
@@ -413,6 +431,7 @@ export async function runGrid(plan: GridPlan, options: GridOptions = {}): Promis
         describe: { grid: plan.name ?? null, flavour: plan.flavour ?? 'dept', add_prefix: plan.addPrefix ?? false, bank_source: plan.bank ?? null, ...searchDescription },
         onEvent: (event) => emit({ type: 'train', cell, run, event }),
         log: (line) => emit({ type: 'log', cell, run, line }),
+        warn: (line) => emit({ type: 'warn', cell, run, line }),
         ...(options.stopAfterSteps !== undefined ? { stopAfterSteps: options.stopAfterSteps } : {}),
       });
       ran.push({ cell, run, results });

@@ -8,7 +8,7 @@
  * 4. Using a bank: open one from anywhere (a run, any bank format, the hub), evaluate it on a task's dev or test
  *    split as a run does, label new rows with it.
  */
-export { ensureModel, taskEvaluation, runCell, type ModelSource, type CellOptions } from './cell.ts';
+export { ensureModel, taskEvaluation, runCell, evaluationSubsample, type ModelSource, type CellOptions } from './cell.ts';
 export { resolveSourceBank, type SourceBankOptions } from './source.ts';
 export {
   runGrid, gridCells, gridRuns, shardCells, loadGridModel, finishedCells, readCellResults,
@@ -25,8 +25,8 @@ export {
 } from './shard.ts';
 export {
   collectResults, summarizeResults, headlineMetric, buildReport, reportCsv, reportMarkdown, reportChartSpec, renderChart,
-  writeReport, formatMeanStd, collectSearchRuns, summarizeSearch, searchCsv, searchChartSpec,
-  type CellResult, type SummaryRow, type GridReport, type ReportPaths, type WrittenReport,
+  writeReport, formatMeanStd, collectSearchRuns, summarizeSearch, searchCsv, searchChartSpec, majorityBaseline,
+  type CellResult, type SummaryRow, type GridReport, type MajorityBaseline, type ReportPaths, type WrittenReport,
   type SearchRunRow, type SettingSummaryRow, type SearchReport,
 } from './report.ts';
 export { RUN_CONFIG_FILE, runFolderOf, readRunSettings, type RunSettings } from './run-folder.ts';

@@ -11,7 +11,7 @@
  * DePT's tables report (DEPT.md §3.1–3.2): Pearson for STS-B, Matthews correlation for CoLA, F1 for MultiRC
  * (F1a in the official flavour), ReCoRD and the MRQA tasks, accuracy for everything else (MRPC, QQP and CB included).
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as aq from 'arquero';
 import type { ColumnTable } from 'arquero';
@@ -19,7 +19,7 @@ import * as vl from 'vega-lite';
 import * as vega from 'vega';
 import { Resvg } from '@resvg/resvg-js';
 import { DeptError, isDir, readJsonFile, writeFileAtomic, writeJsonAtomic } from '@dept/core';
-import { metricSpecFor, selectionMetric } from '@dept/tasks';
+import { computeMetrics, getTask, labelsList, metricSpecFor, selectionMetric, type DataOrigin } from '@dept/tasks';
 import type { TrainResults } from '@dept/train';
 import { REPORT_FILES, claimGridFolder, gridSearchSettings, readGridFile, type GridFile } from './grid-folder.ts';
 import { selectCell, selectSetting, type SearchSetting } from './search.ts';
@@ -33,6 +33,10 @@ export interface CellResult {
   metrics: Record<string, number>;
   selected_step: number;
   wall_seconds: number;
+  /** Whether the cell ran on a model with random weights: then its numbers are not results. */
+  random_weights: boolean;
+  /** The data folder (relative to the data folder), layout and LM-BFF subset the cell read, when its results say. */
+  data?: DataOrigin;
   /** With a search: the id of the sub-run selected on dev. */
   setting?: string;
 }
@@ -53,6 +57,7 @@ export interface SearchRunRow {
   wall_seconds: number;
   backend: string;
   random_weights: boolean;
+  data?: DataOrigin;
 }
 
 /** One setting of a search over the seeds of one task × k. */
@@ -97,6 +102,21 @@ export interface SummaryRow {
   n: number;
 }
 
+/**
+ * The majority-class baseline of a task: its most frequent test label (ties: the first in label order) predicted for
+ * every test row, scored by the task's headline metric as DePT's metric scores it: accuracy is that label's share;
+ * Matthews correlation (CoLA) is 0; macro-F1 (CB) is that label's F1 over the number of classes; MRPC/QQP's F1 (the
+ * positive class "1") is 0 when "0" is the majority.
+ */
+export interface MajorityBaseline {
+  label: string;
+  metric: string;
+  /** The score (×100). */
+  value: number;
+  /** Test rows counted (from a cell's `predictions.jsonl`). */
+  test_examples: number;
+}
+
 /** The content of a grid folder's `results.json`. */
 export interface GridReport {
   name: string | null;
@@ -104,6 +124,8 @@ export interface GridReport {
   summary: SummaryRow[];
   /** The headline metric of each task (the report's main table). */
   headline: Record<string, string>;
+  /** The majority-class baseline of each classification task whose cells kept their test predictions. */
+  majority: Record<string, MajorityBaseline>;
   /** The model folder(s) the cells used, comma-separated when several. */
   model: string;
   /** The tensor backend(s) the cells ran on, comma-separated when several. */
@@ -143,10 +165,14 @@ export interface WrittenReport {
 
 const STD_NOTE = 'sample standard deviation (n - 1) over seeds' as const;
 
+/** What the majority-class column and the chart's dashed line are. */
+const MAJORITY_NOTE = 'Majority class: the most frequent test label predicted for every test row, scored by the task\'s metric as DePT scores it (accuracy: that label\'s share; Matthews correlation: 0; F1 of the positive class: 0 when the majority is the negative one); the test labels come from a cell\'s predictions.jsonl.';
+
 /**
  * Every finished cell under a grid folder as an arquero table, one row per cell, ordered by task (grid order when
  * `grid.json` is there, else by name), k and seed. Columns: `task`, `k`, `seed`, `selected_step`,
- * `selection_metric`, `wall_seconds`, `backend`, `random_weights`, `model`, `metrics` (an object of test metrics).
+ * `selection_metric`, `wall_seconds`, `backend`, `random_weights`, `model`, `flavour`, `data` (folder and layout, or
+ * null), `run_folder` (the run folder the row is from), `metrics` (an object of test metrics).
  *
  * @example
  * const table = collectResults('runs/quickstart');
@@ -166,7 +192,7 @@ export function collectResults(runDir: string): ColumnTable {
     || (a.k as number) - (b.k as number)
     || (a.seed as number) - (b.seed as number));
   if (rows.length === 0) {
-    return aq.table({ task: [], k: [], seed: [], selected_step: [], selection_metric: [], wall_seconds: [], backend: [], random_weights: [], model: [], flavour: [], metrics: [] });
+    return aq.table({ task: [], k: [], seed: [], selected_step: [], selection_metric: [], wall_seconds: [], backend: [], random_weights: [], model: [], flavour: [], data: [], run_folder: [], metrics: [] });
   }
   return aq.from(rows);
 }
@@ -195,8 +221,16 @@ function cellRow(cell: { task: string; k: number; seed: number }, runFolder: str
     random_weights: Boolean(results.random_weights),
     model: typeof resolved.model === 'string' ? resolved.model : null,
     flavour: resolved.flavour === 'official' ? 'official' : 'dept',
+    data: dataOf(results),
+    run_folder: runFolder,
     metrics: { ...results.test },
   };
+}
+
+/** A run's recorded data folder and layout (results written before they were recorded have none). */
+function dataOf(results: TrainResults): DataOrigin | null {
+  const d = results.data as Partial<DataOrigin> | undefined;
+  return d && typeof d.folder === 'string' && typeof d.layout === 'string' ? { folder: d.folder, layout: d.layout, subset: typeof d.subset === 'string' ? d.subset : null } : null;
 }
 
 /** The finished cells of a grid folder without a search: every `<task>/k<k>/seed<s>/results.json` under it. */
@@ -259,6 +293,7 @@ export function collectSearchRuns(runDir: string): SearchRunRow[] {
         selected: chosen ? chosen.search.selected === setting.id : null,
         metrics: { ...results.test }, selected_step: results.selected_step, wall_seconds: results.wall_seconds,
         backend: results.backend, random_weights: Boolean(results.random_weights),
+        ...(dataOf(results) ? { data: dataOf(results) as DataOrigin } : {}),
       });
     }
   }
@@ -372,7 +407,7 @@ function distinct(values: readonly unknown[]): string {
  */
 export function buildReport(runDir: string): GridReport {
   const table = collectResults(runDir);
-  const rows = table.objects() as (CellResult & { backend: string; random_weights: boolean; model: string | null; flavour: string })[];
+  const rows = table.objects() as (Omit<CellResult, 'data'> & { backend: string; model: string | null; flavour: string; data: DataOrigin | null; run_folder: string })[];
   const grid = readGridFile(runDir);
   const settings = gridSearchSettings(grid);
   const runs = settings ? collectSearchRuns(runDir) : [];
@@ -386,6 +421,13 @@ export function buildReport(runDir: string): GridReport {
     const available = [...new Set(metricsOf.filter((r) => r.task === task).flatMap((r) => Object.keys(r.metrics)))];
     const official = grid ? gridFlavour(grid) === 'official' : rows.some((r) => r.task === task && r.flavour === 'official');
     headline[task] = official && available.includes('f1_a') && !available.includes('f1') ? 'f1_a' : headlineMetric(task, available);
+  }
+  const majority: Record<string, MajorityBaseline> = {};
+  for (const [task, metric] of Object.entries(headline)) {
+    const first = rows.find((r) => r.task === task && existsSync(join(r.run_folder, 'predictions.jsonl')));
+    const targets = first ? testTargets(join(first.run_folder, 'predictions.jsonl')) : null;
+    const baseline = first && targets ? majorityBaseline(task, targets, metric, first.flavour === 'official' ? 'official' : 'dept') : null;
+    if (baseline) majority[task] = baseline;
   }
   let search: SearchReport | undefined;
   if (grid && settings) {
@@ -404,10 +446,12 @@ export function buildReport(runDir: string): GridReport {
     name: grid?.name ?? null,
     cells: rows.map((r) => ({
       task: r.task, k: r.k, seed: r.seed, metrics: r.metrics, selected_step: r.selected_step, wall_seconds: r.wall_seconds,
+      random_weights: r.random_weights, ...(r.data ? { data: r.data } : {}),
       ...(r.setting !== undefined ? { setting: r.setting } : {}),
     })),
     summary,
     headline,
+    majority,
     model: distinct(rows.map((r) => r.model)) || (typeof grid?.settings.model === 'string' ? grid.settings.model : ''),
     backend: distinct([...rows, ...runs].map((r) => r.backend)),
     random_weights: rows.some((r) => r.random_weights) || runs.some((r) => r.random_weights),
@@ -417,32 +461,88 @@ export function buildReport(runDir: string): GridReport {
   };
 }
 
+/** The `target` of every line of a run's `predictions.jsonl`, or null when a line is not one. */
+function testTargets(path: string): string[] | null {
+  const targets: string[] = [];
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const target = (JSON.parse(line) as { target?: unknown }).target;
+      if (typeof target !== 'string') return null;
+      targets.push(target);
+    } catch {
+      return null;
+    }
+  }
+  return targets.length > 0 ? targets : null;
+}
+
+/**
+ * The majority-class baseline of a classification task (see {@link MajorityBaseline}) from its test targets; null for
+ * tasks without classes (STS-B, ReCoRD, QA) and when the metric needs more than targets (official MultiRC EM).
+ *
+ * @example
+ * majorityBaseline('rte', ['0', '1', '1'], 'accuracy'); // { label: '1', metric: 'accuracy', value: 66.67, test_examples: 3 }
+ */
+export function majorityBaseline(task: string, targets: readonly string[], metric: string, flavour: 'dept' | 'official' = 'dept'): MajorityBaseline | null {
+  let spec;
+  try {
+    spec = getTask(task);
+  } catch {
+    return null;
+  }
+  if (spec.labelKind !== 'class' || targets.length === 0) return null;
+  const order = labelsList(spec);
+  const counts = new Map<string, number>();
+  for (const t of targets) counts.set(t, (counts.get(t) ?? 0) + 1);
+  const rank = (label: string) => (order.includes(label) ? order.indexOf(label) : order.length);
+  const [label] = [...counts.entries()].sort((a, b) => b[1] - a[1] || rank(a[0]) - rank(b[0]))[0] as [string, number];
+  try {
+    const value = computeMetrics(task, targets.map(() => label), targets, { flavour })[metric];
+    return typeof value === 'number' && Number.isFinite(value) ? { label, metric, value, test_examples: targets.length } : null;
+  } catch {
+    return null;
+  }
+}
+
 function csvField(value: unknown): string {
   if (value === null || value === undefined) return '';
   const s = String(value);
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
+/** The columns of a cell's data origin in the CSV files: folder (with the LM-BFF subset) and layout, empty when unknown. */
+const DATA_COLUMNS = ['data_folder', 'data_layout'] as const;
+
+function dataFields(data: DataOrigin | undefined): [string, string] {
+  return [data?.folder ?? '', data?.layout ?? ''];
+}
+
 /**
- * `results.csv`: one row per cell (task, k, seed, the selected step, wall seconds, then every test metric).
+ * `results.csv`: one row per cell (task, k, seed, the selected step, wall seconds, whether the model had random
+ * weights — `true` rows are not results —, the data folder and layout, then every test metric).
  *
  * @example
- * reportCsv(buildReport('runs/quickstart')).split('\n')[0]; // 'task,k,seed,selected_step,wall_seconds,f1_multiclass,accuracy'
+ * reportCsv(buildReport('runs/quickstart')).split('\n')[0];
+ * // 'task,k,seed,selected_step,wall_seconds,random_weights,data_folder,data_layout,f1_multiclass,accuracy'
  */
 export function reportCsv(report: GridReport): string {
   const metrics = [...new Set(report.cells.flatMap((c) => Object.keys(c.metrics)))];
   const searched = report.search !== undefined;
-  const header = ['task', 'k', 'seed', ...(searched ? ['setting'] : []), 'selected_step', 'wall_seconds', ...metrics];
+  const header = ['task', 'k', 'seed', ...(searched ? ['setting'] : []), 'selected_step', 'wall_seconds', 'random_weights', ...DATA_COLUMNS, ...metrics];
   const lines = [header.join(',')];
   for (const c of report.cells) {
-    lines.push([c.task, c.k, c.seed, ...(searched ? [c.setting] : []), c.selected_step, c.wall_seconds, ...metrics.map((m) => c.metrics[m])].map(csvField).join(','));
+    lines.push([
+      c.task, c.k, c.seed, ...(searched ? [c.setting] : []), c.selected_step, c.wall_seconds, c.random_weights, ...dataFields(c.data), ...metrics.map((m) => c.metrics[m]),
+    ].map(csvField).join(','));
   }
   return `${lines.join('\n')}\n`;
 }
 
 /**
  * `search.csv`: one row per finished sub-run of a searched grid (task, k, seed, setting, whether its cell selected it
- * — empty while the cell is incomplete —, the dev metric and score, selected step, wall seconds, every test metric).
+ * — empty while the cell is incomplete —, the dev metric and score, selected step, wall seconds, random weights, the
+ * data folder and layout, every test metric).
  *
  * @example
  * searchCsv(buildReport('runs/fs')).split('\n')[0]; // 'task,k,seed,setting,selected,dev_metric,dev,selected_step,wall_seconds,…'
@@ -450,11 +550,11 @@ export function reportCsv(report: GridReport): string {
 export function searchCsv(report: GridReport): string {
   const runs = report.search?.runs ?? [];
   const metrics = [...new Set(runs.flatMap((r) => Object.keys(r.metrics)))];
-  const lines = [['task', 'k', 'seed', 'setting', 'selected', 'dev_metric', 'dev', 'selected_step', 'wall_seconds', ...metrics].join(',')];
+  const lines = [['task', 'k', 'seed', 'setting', 'selected', 'dev_metric', 'dev', 'selected_step', 'wall_seconds', 'random_weights', ...DATA_COLUMNS, ...metrics].join(',')];
   for (const r of runs) {
     lines.push([
       r.task, r.k, r.seed, r.setting, r.selected === null ? '' : r.selected, report.search?.selection_metric[r.task], r.dev,
-      r.selected_step, r.wall_seconds, ...metrics.map((m) => r.metrics[m]),
+      r.selected_step, r.wall_seconds, r.random_weights, ...dataFields(r.data), ...metrics.map((m) => r.metrics[m]),
     ].map(csvField).join(','));
   }
   return `${lines.join('\n')}\n`;
@@ -468,6 +568,11 @@ export function searchCsv(report: GridReport): string {
  */
 export function formatMeanStd(row: Pick<SummaryRow, 'mean' | 'std' | 'n'>, digits = 1): string {
   return row.std === null ? `${row.mean.toFixed(digits)} (n=${row.n})` : `${row.mean.toFixed(digits)} ± ${row.std.toFixed(digits)}`;
+}
+
+/** The chart's title: the report's, with the random-weights label on a line of its own. */
+function chartTitleLines(report: GridReport): string[] {
+  return [`Few-shot results${report.name ? `: ${report.name}` : ''}`, ...(report.random_weights ? ['RANDOM WEIGHTS — not a result'] : [])];
 }
 
 function title(report: GridReport, md = (t: string) => t): string {
@@ -513,15 +618,18 @@ export function reportMarkdown(report: GridReport): { markdown: string; table: s
   if (search) {
     main.push(`Each cell is its sub-run selected on dev among ${search.settings.length} settings (search over ${search.fields.join(', ')}): the highest dev score by the task's selection metric, ties to the first in recipe order; test metrics take no part. Per setting: "Search" in report.md.`, '');
   }
-  main.push(`| task (metric) | ${ks.map((k) => `k=${k}`).join(' | ')} |`);
-  main.push(`|---|${ks.map(() => '---:').join('|')}|`);
+  const majority = Object.keys(report.majority ?? {}).length > 0;
+  main.push(`| task (metric) | ${ks.map((k) => `k=${k}`).join(' | ')} |${majority ? ' majority class |' : ''}`);
+  main.push(`|---|${ks.map(() => '---:').join('|')}|${majority ? '---:|' : ''}`);
   for (const task of tasks) {
     const metric = report.headline[task] as string;
+    const base = report.majority?.[task];
     main.push(`| ${md(task)} (${md(metric)}) | ${ks.map((k) => {
       const row = find(task, k, metric);
       return row ? formatMeanStd(row, 1) : '–';
-    }).join(' | ')} |`);
+    }).join(' | ')} |${majority ? ` ${base ? `${base.value.toFixed(1)} ("${md(base.label)}")` : '–'} |` : ''}`);
   }
+  if (majority) main.push('', MAJORITY_NOTE);
   const table = `${main.join('\n')}\n`;
   const detail: string[] = ['', '## All metrics', '', `mean and std (${STD_NOTE}) of every test metric, n = seeds with a finished run.`, ''];
   detail.push('| task | k | metric | mean | std | n |', '|---|---:|---|---:|---:|---:|');
@@ -559,56 +667,89 @@ function searchMarkdown(report: GridReport, search: SearchReport): string[] {
 }
 
 /**
- * The chart as a Vega-Lite spec: each task's headline metric against k (one panel per task), the mean over seeds
- * with ± std error bars and the mean written above each point.
+ * The y range of a panel: from 0 (or below, for negative correlations) to a round number above the highest value,
+ * at most 100 (every metric is ×100).
+ */
+function yDomain(values: readonly number[]): [number, number] {
+  const finite = values.filter(Number.isFinite);
+  const lo = Math.min(0, ...finite);
+  const hi = Math.max(0, ...finite);
+  const span = Math.max(hi - lo, 1);
+  const step = span > 50 ? 10 : span > 20 ? 5 : span > 10 ? 2 : 1;
+  let top = Math.ceil((hi + span * 0.08) / step) * step;
+  if (hi <= 100) top = Math.min(100, top);
+  if (top <= hi) top = hi + step;
+  return [Math.floor(lo / step) * step, top];
+}
+
+/** The width of a chart panel's plot, in pixels. */
+const PANEL_WIDTH = 200;
+
+/** The grid of panels: one row up to 3 panels, 2 × 2 for 4, then rows of 3. */
+function chartColumns(panels: number): number {
+  return panels <= 3 ? Math.max(1, panels) : panels === 4 ? 2 : 3;
+}
+
+/**
+ * The chart as a Vega-Lite spec: one panel per task (a grid of at most 3 columns, no empty column), its headline metric
+ * against k, the mean over seeds with ± std error bars and the mean written above each point, the majority-class
+ * baseline as a dashed line; each panel has its own y scale, from 0 (lower only for negative values) to a round
+ * number above its highest value.
  *
  * @example
  * const spec = reportChartSpec(buildReport('runs/quickstart'));
  */
 export function reportChartSpec(report: GridReport): vl.TopLevelSpec {
-  const values = Object.entries(report.headline).flatMap(([task, metric]) => report.summary
-    .filter((s) => s.task === task && s.metric === metric)
-    .map((s) => ({
-      panel: `${task} (${metric})`, k: s.k, mean: s.mean,
-      lo: s.mean - (s.std ?? 0), hi: s.mean + (s.std ?? 0),
-      label: s.mean.toFixed(1), n: s.n,
-    })));
   const x = { field: 'k', type: 'ordinal' as const, title: 'k (shots)', axis: { labelAngle: 0 } };
+  const panels = Object.entries(report.headline).map(([task, metric]) => {
+    const values = report.summary
+      .filter((s) => s.task === task && s.metric === metric)
+      .map((s) => ({ k: s.k, mean: s.mean, lo: s.mean - (s.std ?? 0), hi: s.mean + (s.std ?? 0), label: s.mean.toFixed(1), n: s.n }));
+    const base = report.majority?.[task];
+    const domain = yDomain([...values.flatMap((v) => [v.lo, v.hi]), ...(base ? [base.value] : [])]);
+    // Labels flush with the plot's ends, so no panel's top label rises above it and every title of a row lines up.
+    const y = { type: 'quantitative' as const, title: 'test (×100)', scale: { domain, nice: false, zero: false }, axis: { labelFlush: true } };
+    const layer: Record<string, unknown>[] = [
+      { mark: { type: 'rule', color: '#4c78a8' }, encoding: { x, y: { field: 'lo', ...y }, y2: { field: 'hi' } } },
+      {
+        mark: { type: 'line', point: { filled: true, size: 50 }, color: '#4c78a8' },
+        encoding: { x, y: { field: 'mean', ...y }, tooltip: [{ field: 'k' }, { field: 'mean', format: '.2f' }, { field: 'n' }] },
+      },
+      { mark: { type: 'text', dy: -10, dx: 14, fontSize: 10, color: '#333' }, encoding: { x, y: { field: 'mean', ...y }, text: { field: 'label' } } },
+    ];
+    if (base) {
+      layer.push(
+        { mark: { type: 'rule', color: '#888', strokeDash: [5, 4] }, encoding: { y: { datum: base.value, ...y } } },
+        {
+          // At the right end, under the line (learning curves rise with k, so that corner is the emptiest), above it
+          // when the line lies at the bottom of the plot.
+          mark: { type: 'text', align: 'right', fontSize: 9, color: '#666', ...(base.value - domain[0] < 0.12 * (domain[1] - domain[0]) ? { baseline: 'bottom', dy: -3 } : { baseline: 'top', dy: 3 }) },
+          encoding: { x: { value: PANEL_WIDTH - 3 }, y: { datum: base.value, ...y }, text: { value: `majority "${base.label}" ${base.value.toFixed(1)}` } },
+        },
+      );
+    }
+    return { title: `${task} (${metric})`, width: PANEL_WIDTH, height: 160, data: { values }, layer };
+  });
+  const majority = Object.keys(report.majority ?? {}).length > 0;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    // Short lines: Vega measures text without a canvas here, overestimating widths, and a long line would widen the
+    // picture past its panels (a blank right half).
     title: {
-      text: title(report),
-      subtitle: `test headline metric (×100) vs k; mean ± ${STD_NOTE}`,
+      text: chartTitleLines(report),
+      subtitle: ['test headline metric (×100) vs k', 'mean ± sample std (n − 1) over seeds', ...(majority ? ['dashed: majority class'] : [])],
+      anchor: 'start',
     },
-    config: { font: 'DejaVu Sans', view: { stroke: '#ccc' } },
+    config: { font: 'DejaVu Sans', view: { stroke: '#ccc' }, title: { subtitleFontSize: 11 } },
     background: 'white',
-    data: { values },
-    facet: { field: 'panel', type: 'nominal', title: null, sort: Object.entries(report.headline).map(([t, m]) => `${t} (${m})`) },
-    columns: 3,
-    spec: {
-      width: 200,
-      height: 160,
-      layer: [
-        {
-          mark: { type: 'rule', color: '#4c78a8' },
-          encoding: { x, y: { field: 'lo', type: 'quantitative', title: 'test metric (×100)', scale: { zero: true, padding: 16 } }, y2: { field: 'hi' } },
-        },
-        {
-          mark: { type: 'line', point: { filled: true, size: 50 }, color: '#4c78a8' },
-          encoding: {
-            x,
-            y: { field: 'mean', type: 'quantitative' },
-            tooltip: [{ field: 'k' }, { field: 'mean', format: '.2f' }, { field: 'n' }],
-          },
-        },
-        {
-          mark: { type: 'text', dy: -10, dx: 14, fontSize: 10, color: '#333' },
-          encoding: { x, y: { field: 'mean', type: 'quantitative' }, text: { field: 'label' } },
-        },
-      ],
-    },
+    columns: chartColumns(panels.length),
+    concat: panels,
+    // Panels aligned by their plot areas, so every title of a row stands at the same height.
+    bounds: 'flush',
+    align: 'all',
+    spacing: { row: 72, column: 56 },
     resolve: { scale: { y: 'independent' } },
-  } as vl.TopLevelSpec;
+  } as unknown as vl.TopLevelSpec;
 }
 
 /**
@@ -647,7 +788,7 @@ export function searchChartSpec(report: GridReport): vl.TopLevelSpec {
       layer: [
         {
           mark: { type: 'rule' },
-          encoding: { x, xOffset, color, y: { field: 'lo', type: 'quantitative', title: 'dev score (×100)', scale: { zero: true, padding: 16 } }, y2: { field: 'hi' } },
+          encoding: { x, xOffset, color, y: { field: 'lo', type: 'quantitative', title: 'dev score (×100)', scale: { zero: true, nice: true } }, y2: { field: 'hi' } },
         },
         {
           mark: { type: 'point', filled: true, size: 50 },

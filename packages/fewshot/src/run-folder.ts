@@ -5,6 +5,7 @@
  */
 import { basename, dirname, join } from 'node:path';
 import { DeptError, isDir, isFile, readJsonFile } from '@dept/core';
+import { LAYOUT_PRIORITY, type LayoutName } from '@dept/tasks';
 import { DEFAULT_TRAIN_CONFIG, type PredictionMode, type TrainResults } from '@dept/train';
 
 /** The settings of a run folder that decide how its bank is evaluated. */
@@ -18,6 +19,11 @@ export interface RunSettings {
   model: string | null;
   /** The data directory, as recorded (null: the default). */
   dataDir: string | null;
+  /** The layout and LM-BFF `<k>-<seed>` folder it read (`data` of the record; null for runs made before it was recorded). */
+  layout: LayoutName | null;
+  subset: string | null;
+  /** Its `max_eval_examples` (null: all rows). */
+  maxEvalExamples: number | null;
   addPrefix: boolean;
   flavour: 'dept' | 'official';
   predict: PredictionMode;
@@ -73,6 +79,9 @@ export function readRunSettings(dir: string): RunSettings {
     return value as T;
   };
   const data = obj(obj(raw.recipe)?.data);
+  const origin = obj(raw.data);
+  const layout = origin?.layout === undefined ? null : field<string>(origin.layout, 'data.layout', 'string');
+  if (layout !== null && !(LAYOUT_PRIORITY as readonly string[]).includes(layout)) throw new DeptError(`${path}: field "data.layout" is "${layout}", expected one of ${LAYOUT_PRIORITY.join(', ')}`);
   const flavour = field<string>(raw.flavour ?? data?.flavour, 'flavour', 'string', 'dept');
   if (flavour !== 'dept' && flavour !== 'official') throw new DeptError(`${path}: field "flavour" is "${flavour}", expected dept or official`);
   const predict = field<string>(train.predict, 'train.predict', 'string', DEFAULT_TRAIN_CONFIG.predict);
@@ -88,6 +97,9 @@ export function readRunSettings(dir: string): RunSettings {
     task: field<string>(raw.task, 'task', 'string'),
     model: raw.model === undefined || raw.model === null ? null : field<string>(raw.model, 'model', 'string'),
     dataDir: raw.data_dir === undefined || raw.data_dir === null ? null : field<string>(raw.data_dir, 'data_dir', 'string'),
+    layout: layout as LayoutName | null,
+    subset: origin?.subset === undefined || origin.subset === null ? null : field<string>(origin.subset, 'data.subset', 'string'),
+    maxEvalExamples: raw.max_eval_examples === undefined ? null : field<number>(raw.max_eval_examples, 'max_eval_examples', 'number'),
     addPrefix: field<boolean>(raw.add_prefix ?? data?.add_prefix, 'add_prefix', 'boolean', false),
     flavour,
     predict,

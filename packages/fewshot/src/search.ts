@@ -13,9 +13,10 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeptError, readJsonFile, writeJsonAtomic } from '@dept/core';
-import { promptParameterCount, rankForBudget } from '@dept/prompt';
+import { promptParameterCount, rankForBudget } from '@dept/prompt/budget';
 import { selectionMetric } from '@dept/tasks';
-import { DEFAULT_TRAIN_CONFIG, resolveTrainConfig, type TrainConfig, type TrainResults } from '@dept/train';
+import { DEFAULT_TRAIN_CONFIG, resolveTrainConfig, type TrainConfig } from '@dept/train/config';
+import type { TrainResults } from '@dept/train';
 
 /** One value a searched field takes. */
 export type SearchValue = number | string | boolean;

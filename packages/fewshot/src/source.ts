@@ -6,7 +6,7 @@
 import { DeptError, Rng } from '@dept/core';
 import type { PretrainedT5 } from '@dept/t5';
 import { DecomposedPrompt, type Bank } from '@dept/prompt';
-import { loadDeptDataset } from '@dept/tasks';
+import { loadDeptDataset, type LayoutName } from '@dept/tasks';
 import { adaptBank, averageBanks, chooseBestSource, importSourceBank } from '@dept/transfer';
 import { checkModelLimits, derivedSeed, devLoss, resolveTrainConfig, type TrainConfig } from '@dept/train';
 
@@ -19,6 +19,9 @@ export interface SourceBankOptions {
   train: Partial<TrainConfig>;
   seed: number;
   dataDir?: string;
+  /** The target's data folder, as the run reads it (`runCell`'s `layout` and `subset`). */
+  layout?: LayoutName;
+  subset?: string;
   /** Dev examples scored for `best` (default 64). */
   bestExamples?: number;
   log?: (line: string) => void;
@@ -56,7 +59,12 @@ export async function resolveSourceBank(options: SourceBankOptions): Promise<Ban
     return averageBanks(banks.map((b) => b.bank));
   }
   if (source.mode === 'best' && banks.length > 1) {
-    const ds = await loadDeptDataset(options.task, { ...(options.dataDir ? { dataDir: options.dataDir } : {}), seed: options.seed });
+    const ds = await loadDeptDataset(options.task, {
+      ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+      ...(options.layout ? { layout: options.layout } : {}),
+      ...(options.subset ? { subset: options.subset } : {}),
+      seed: options.seed,
+    });
     const dev = ds.dev.slice(0, options.bestExamples ?? 64);
     const best = await chooseBestSource(banks, async (bank) => {
       const prompt = DecomposedPrompt.fromHost({ ...target, lora_alpha: bank.config.lora_alpha }, bank);

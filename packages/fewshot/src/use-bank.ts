@@ -7,10 +7,11 @@
 import { DeptError, type ProgressEvent } from '@dept/core';
 import { T5_PRESETS, type PretrainedT5, type T5Config } from '@dept/t5';
 import { DecomposedPrompt, type Bank } from '@dept/prompt';
-import { formatRow, getTask, id2label, loadTaskData, formatExamples, splitTaskData, type TaskRow, type TaskSpec, type MetricFlavour } from '@dept/tasks';
+import { formatRow, getTask, id2label, loadTaskData, formatExamples, splitTaskData, type LayoutName, type TaskRow, type TaskSpec, type MetricFlavour } from '@dept/tasks';
 import { importSourceBank, type BankFormat } from '@dept/transfer';
 import { DEFAULT_TRAIN_CONFIG, maxInputPositions, predictWithScores, taskEvaluation, type PredictionMode, type TextExample } from '@dept/train';
 import { readRunSettings, runFolderOf, type RunSettings } from './run-folder.ts';
+import { evaluationSubsample } from './cell.ts';
 
 /** A bank opened for a model by {@link openBank}. */
 export interface OpenedBank {
@@ -113,6 +114,11 @@ export interface EvaluateBankOptions extends PredictionSettings {
   split?: 'dev' | 'test';
   /** The data directory (default `$DEPT_DATA`, else `datasets/`). */
   dataDir?: string;
+  /** The folder's layout and LM-BFF `<k>-<seed>` folder, as `runCell` takes them (a run's recorded ones). */
+  layout?: LayoutName;
+  subset?: string;
+  /** A run's `max_eval_examples`: the same seeded subsample of the split the run evaluated (before `maxExamples`). */
+  evalSubsample?: number;
   /** The flavour `metrics` is compared in and shown first (both are computed; default `dept`). */
   flavour?: MetricFlavour;
   /** Evaluate only the first n examples of the split. */
@@ -188,9 +194,14 @@ export async function evaluateBank(options: EvaluateBankOptions): Promise<BankEv
   const split = options.split ?? 'test';
   const flavour = options.flavour ?? 'dept';
   // As loadDeptDataset does, without formatting the train part.
-  const data = await loadTaskData(task.name, { ...(options.dataDir ? { dataDir: options.dataDir } : {}), requireSplittable: true });
+  const data = await loadTaskData(task.name, {
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    ...(options.layout ? { layout: options.layout } : {}),
+    ...(options.subset ? { subset: options.subset } : {}),
+    requireSplittable: true,
+  });
   const plan = splitTaskData(data);
-  let examples = formatExamples(data, plan[split], options.addPrefix !== undefined ? { addPrefix: options.addPrefix } : {});
+  let examples = evaluationSubsample(formatExamples(data, plan[split], options.addPrefix !== undefined ? { addPrefix: options.addPrefix } : {}), options.evalSubsample, task.name, split);
   if (options.maxExamples !== undefined) examples = examples.slice(0, options.maxExamples);
   if (examples.length === 0) throw new DeptError(`${task.name}: the ${split} split of ${data.match.folder} is empty; nothing to evaluate`);
   const evaluations = Object.fromEntries(FLAVOURS.map((f) => [f, taskEvaluation(task, f)])) as Record<MetricFlavour, ReturnType<typeof taskEvaluation>>;
@@ -226,6 +237,9 @@ export function runEvaluationDefaults(run: RunSettings): Omit<EvaluateBankOption
   return {
     task: run.task,
     ...(run.dataDir !== null ? { dataDir: run.dataDir } : {}),
+    ...(run.layout !== null ? { layout: run.layout } : {}),
+    ...(run.subset !== null ? { subset: run.subset } : {}),
+    ...(run.maxEvalExamples !== null ? { evalSubsample: run.maxEvalExamples } : {}),
     addPrefix: run.addPrefix,
     flavour: run.flavour,
     predict: run.predict,

@@ -3,7 +3,7 @@
  * random model: one model load for all cells, a killed cell resumed from its checkpoint to the same results as an
  * uninterrupted run, and the initial bank of every cell taken from the source bank.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBank } from '@dept/prompt';
 import { readJsonFile } from '@dept/core';
 import { TrainingStopped } from '@dept/train';
-import { loadGridModel, readCellResults, runGrid, type GridEvent, type GridPlan } from '../src/index.ts';
+import { evaluateBank, loadGridModel, openBank, readCellResults, runEvaluationDefaults, runGrid, type GridEvent, type GridPlan } from '../src/index.ts';
 
 const SAMPLE = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'datasets', 'sample');
 
@@ -95,5 +95,69 @@ describe.skipIf(!existsSync(SAMPLE))('grid runs (datasets/sample)', () => {
       const resolved = readJsonFile<{ bank_source: { paths: string[] } }>(join(withBank.outDir, `rte/k4/seed${seed}/config.resolved.json`));
       expect(resolved.bank_source.paths).toEqual([source]);
     }
+  });
+});
+
+describe('which data a cell reads, and what it records (issue 16)', () => {
+  let data: string;
+  const rte = (n: number, tag: string, label: (i: number) => number = (i) => i % 2) => ['index\tsentence1\tsentence2\tlabel', ...Array.from({ length: n }, (_, i) => `${i}\tthe ${tag} ${i} is here\tit is ${tag}\t${label(i)}`)].join('\n');
+  beforeAll(() => {
+    data = mkdtempSync(join(tmpdir(), 'dept-grid-data-'));
+    const w = (rel: string, text: string) => {
+      mkdirSync(join(data, rel, '..'), { recursive: true });
+      writeFileSync(join(data, rel), text);
+    };
+    w('glue/RTE/train.tsv', rte(12, 'full'));
+    w('glue/RTE/dev.tsv', rte(8, 'full'));
+    // Seed 2's folder has no row of class 1: DePT's sampler stops at 2 of k 4.
+    for (const seed of [1, 2]) {
+      w(`glue-kshot/RTE/16-${seed}/train.tsv`, rte(6, `shot${seed}`, seed === 2 ? () => 0 : undefined));
+      w(`glue-kshot/RTE/16-${seed}/dev.tsv`, rte(8, `dev${seed}`));
+      w(`glue-kshot/RTE/16-${seed}/test.tsv`, rte(8, `test${seed}`));
+    }
+  });
+  afterAll(() => rmSync(data, { recursive: true, force: true }));
+
+  it('each seed reads its own LM-BFF folder, is scored on max_eval_examples rows, and records folder and layout', async () => {
+    const events: GridEvent[] = [];
+    const p = plan('lmbff', { dataDir: data, layout: 'lmbff-kshot', maxEvalExamples: 3, model: { path: join(tmp, 'model-lmbff'), init: { preset: 'tiny-relu', seed: 0 } } });
+    await runGrid(p, { onEvent: (e) => events.push(e) });
+    for (const seed of [1, 2]) {
+      const dir = join(p.outDir, `rte/k4/seed${seed}`);
+      const origin = { folder: `glue-kshot/RTE/16-${seed}`, layout: 'lmbff-kshot', subset: `16-${seed}` };
+      const results = readCellResults(p.outDir, { dir: `rte/k4/seed${seed}` });
+      expect(results.data).toEqual(origin);
+      expect([results.dev_examples, results.test_examples]).toEqual([3, 3]);
+      const resolved = readJsonFile<{ data: unknown; max_eval_examples: number; train: { log_steps: number } }>(join(dir, 'config.resolved.json'));
+      expect(resolved.data).toEqual(origin);
+      expect(resolved.max_eval_examples).toBe(3);
+      // A k-shot cell takes the few-shot default for what the plan leaves out: the loss every hundredth of 4 steps, not every 50.
+      expect(resolved.train.log_steps).toBe(1);
+      const sources = readFileSync(join(dir, 'predictions.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { source: string }).source);
+      expect(sources).toHaveLength(3);
+      expect(sources.every((x) => x.includes(`test${seed}`))).toBe(true);
+    }
+    // dept eval of a cell's bank reads the folder, layout and subsample it recorded: its results.json again.
+    const { pretrained } = await loadGridModel(p);
+    try {
+      for (const split of ['dev', 'test'] as const) {
+        const { bank, run } = openBank(join(p.outDir, 'rte/k4/seed2'), pretrained);
+        const again = await evaluateBank({ pretrained, bank, ...runEvaluationDefaults(run!), split });
+        expect([again.examples, again.metrics.dept]).toEqual([3, readCellResults(p.outDir, { dir: 'rte/k4/seed2' })[split]]);
+        expect(again.predictions.every((e) => e.source.includes(`${split}2`))).toBe(true);
+      }
+    } finally {
+      pretrained.model.dispose();
+    }
+    const grid = readJsonFile<{ settings: Record<string, unknown> }>(join(p.outDir, 'grid.json'));
+    expect([grid.settings.layout, grid.settings.max_eval_examples]).toEqual(['lmbff-kshot', 3]);
+    const warnings = events.flatMap((e) => (e.type === 'warn' ? [`${e.cell.seed}: ${e.line}`] : []));
+    expect(warnings).toEqual(['2: DePT\'s k-shot sampler returned 2 rows, not 4: class "1" has 0 rows in the train part, under its quota of k // 2 = 2; DePT\'s rule takes a row past a quota only once exactly k − 1 = 3 rows are in, and it stopped at 2']);
+    // Without a layout the GLUE folder comes first by priority, and a note says so.
+    const notes: string[] = [];
+    const q = plan('priority', { dataDir: data, seeds: [1], train: { ...plan('').train, max_steps: 1, eval_steps: 1 }, model: p.model });
+    await runGrid(q, { onEvent: (e) => { if (e.type === 'log') notes.push(e.line); } });
+    expect(readCellResults(q.outDir, { dir: 'rte/k4/seed1' }).data).toEqual({ folder: 'glue/RTE', layout: 'glue-tsv', subset: null });
+    expect(notes).toContain('rte: 2 folders hold it; using glue/RTE (glue-tsv), the first by layout priority (glue-tsv, lmbff-kshot); also glue-kshot/RTE/16-1 (lmbff-kshot); choose with --layout, --subset (data.layout, data.subset)');
   });
 });

@@ -6,7 +6,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildReport, claimGridFolder, collectResults, formatMeanStd, headlineMetric, runGrid, summarizeResults, writeReport, type GridPlan } from '../src/index.ts';
+import * as vl from 'vega-lite';
+import * as vega from 'vega';
+import { buildReport, claimGridFolder, collectResults, formatMeanStd, headlineMetric, majorityBaseline, reportChartSpec, runGrid, summarizeResults, writeReport, type GridPlan } from '../src/index.ts';
 
 let dir: string;
 
@@ -91,17 +93,17 @@ describe('aggregation', () => {
     const { paths, table } = await writeReport(dir);
     const json = JSON.parse(readFileSync(paths.json, 'utf8')) as { cells: unknown[]; summary: unknown[]; model: string; backend: string; random_weights: boolean; headline: Record<string, string> };
     expect(json.cells).toHaveLength(6);
-    expect(json.cells).toContainEqual({ task: 'superglue-cb', k: 4, seed: 21, metrics: { f1_multiclass: 40, accuracy: 60 }, selected_step: 10, wall_seconds: 1.5 });
+    expect(json.cells).toContainEqual({ task: 'superglue-cb', k: 4, seed: 21, metrics: { f1_multiclass: 40, accuracy: 60 }, selected_step: 10, wall_seconds: 1.5, random_weights: false });
     expect(json.model).toBe('models/t5-base');
     expect(json.backend).toBe('cpu');
     expect(json.random_weights).toBe(false);
     expect(json.headline).toEqual({ stsb: 'pearson', 'superglue-cb': 'accuracy' });
 
     const csv = readFileSync(paths.csv, 'utf8').trim().split('\n');
-    expect(csv[0]).toBe('task,k,seed,selected_step,wall_seconds,pearson,spearmanr,f1_multiclass,accuracy');
+    expect(csv[0]).toBe('task,k,seed,selected_step,wall_seconds,random_weights,data_folder,data_layout,pearson,spearmanr,f1_multiclass,accuracy');
     expect(csv).toHaveLength(7);
-    expect(csv).toContain('superglue-cb,4,42,10,1.5,,,46,70');
-    expect(csv).toContain('stsb,4,13,10,1.5,12.5,10,,');
+    expect(csv).toContain('superglue-cb,4,42,10,1.5,false,,,,,46,70');
+    expect(csv).toContain('stsb,4,13,10,1.5,false,,,12.5,10,,');
 
     const md = readFileSync(paths.markdown, 'utf8');
     expect(md.startsWith(table)).toBe(true);
@@ -198,13 +200,13 @@ describe('a searched grid', () => {
     const row = report.search?.per_setting.find((r) => r.setting === 'lr3e-1');
     expect(row?.dev?.std).toBeCloseTo(Math.sqrt(175), 10);
 
-    expect(readFileSync(paths.csv, 'utf8').split('\n')[0]).toBe('task,k,seed,setting,selected_step,wall_seconds,f1_multiclass,accuracy');
+    expect(readFileSync(paths.csv, 'utf8').split('\n')[0]).toBe('task,k,seed,setting,selected_step,wall_seconds,random_weights,data_folder,data_layout,f1_multiclass,accuracy');
     const csv = readFileSync(paths.search_csv as string, 'utf8').trim().split('\n');
-    expect(csv[0]).toBe('task,k,seed,setting,selected,dev_metric,dev,selected_step,wall_seconds,f1_multiclass,accuracy');
+    expect(csv[0]).toBe('task,k,seed,setting,selected,dev_metric,dev,selected_step,wall_seconds,random_weights,data_folder,data_layout,f1_multiclass,accuracy');
     expect(csv.slice(1)).toEqual([
-      'superglue-cb,4,13,lr3e-1,true,f1_multiclass,50,10,2,50,60', 'superglue-cb,4,13,lr4e-1,false,f1_multiclass,40,10,2,80,90',
-      'superglue-cb,4,21,lr3e-1,false,f1_multiclass,30,10,2,60,70', 'superglue-cb,4,21,lr4e-1,true,f1_multiclass,60,10,2,70,80',
-      'superglue-cb,4,42,lr3e-1,true,f1_multiclass,55,10,2,60,70', 'superglue-cb,4,42,lr4e-1,false,f1_multiclass,20,10,2,40,50',
+      'superglue-cb,4,13,lr3e-1,true,f1_multiclass,50,10,2,false,,,50,60', 'superglue-cb,4,13,lr4e-1,false,f1_multiclass,40,10,2,false,,,80,90',
+      'superglue-cb,4,21,lr3e-1,false,f1_multiclass,30,10,2,false,,,60,70', 'superglue-cb,4,21,lr4e-1,true,f1_multiclass,60,10,2,false,,,70,80',
+      'superglue-cb,4,42,lr3e-1,true,f1_multiclass,55,10,2,false,,,60,70', 'superglue-cb,4,42,lr4e-1,false,f1_multiclass,20,10,2,false,,,40,50',
     ]);
     const svg = readFileSync(paths.search_svg as string, 'utf8');
     expect(svg.startsWith('<svg')).toBe(true);
@@ -244,5 +246,117 @@ describe('a searched grid', () => {
     const csv = readFileSync(join(dir, 'search.csv'), 'utf8');
     expect(csv).toContain('superglue-cb,4,21,lr3e-1,,f1_multiclass,30,');
     expect(existsSync(join(dir, 'superglue-cb', 'k4', 'seed21', 'results.json'))).toBe(false);
+  });
+});
+
+describe('the report\'s conventions (issue 16)', () => {
+  /** A finished cell with its test predictions (the majority baseline reads the targets). */
+  function cellWith(task: string, k: number, seed: number, test: Record<string, number>, targets: string[], extra: { random?: boolean; data?: unknown } = {}): void {
+    cell(task, k, seed, test, extra);
+    const d = join(dir, task, `k${k}`, `seed${seed}`);
+    writeFileSync(join(d, 'predictions.jsonl'), targets.map((t, i) => `${JSON.stringify({ index: i, source: 's', target: t, prediction: t })}\n`).join(''));
+    if (extra.data) {
+      const results = JSON.parse(readFileSync(join(d, 'results.json'), 'utf8')) as Record<string, unknown>;
+      writeFileSync(join(d, 'results.json'), JSON.stringify({ ...results, data: extra.data }));
+    }
+  }
+
+  /** Panel titles and the picture's size, as Vega lays the chart out (positions summed over the groups). */
+  async function layout(spec: vl.TopLevelSpec): Promise<{ width: number; titles: { text: string; top: number; right: number }[]; right: number }> {
+    // width: the SVG's; right: the right edge of the rightmost plot (its x axis line).
+    const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
+    await view.runAsync();
+    const titles: { text: string; top: number; right: number }[] = [];
+    let right = 0;
+    type Item = { x?: number; y?: number; text?: unknown; bounds: { x1: number; y1: number; x2: number }; items?: Mark[] };
+    type Mark = { marktype: string; role: string; items: Item[] };
+    const walk = (mark: Mark, ox: number, oy: number) => {
+      for (const item of mark.items) {
+        if (mark.marktype === 'text' && mark.role === 'title-text') titles.push({ text: String(item.text), top: oy + item.bounds.y1, right: ox + item.bounds.x2 });
+        if (mark.role === 'axis-domain') right = Math.max(right, ox + item.bounds.x2);
+        if (mark.marktype === 'group') for (const child of item.items ?? []) walk(child, ox + (item.x ?? 0), oy + (item.y ?? 0));
+      }
+    };
+    // The scenegraph's root sits at the view's origin (left of it: the y axes, above it: the title).
+    const [ox, oy] = (view as unknown as { origin: () => [number, number] }).origin();
+    walk((view.scenegraph() as unknown as { root: Mark }).root, ox, oy);
+    const svg = await view.toSVG();
+    view.finalize();
+    return { width: Number(/width="(\d+(?:\.\d+)?)"/.exec(svg)?.[1]), titles, right };
+  }
+
+  it('results.csv says per row whether the model had random weights, and which data folder and layout', async () => {
+    const data = { folder: 'glue-kshot/RTE/16-13', layout: 'lmbff-kshot', subset: '16-13' };
+    cell('rte', 4, 13, { accuracy: 50 }, { random: true });
+    cellWith('rte', 4, 21, { accuracy: 60 }, ['0', '1'], { data });
+    const { paths, report } = await writeReport(dir);
+    const csv = readFileSync(paths.csv, 'utf8').trim().split('\n');
+    expect(csv).toEqual([
+      'task,k,seed,selected_step,wall_seconds,random_weights,data_folder,data_layout,accuracy',
+      'rte,4,13,10,1.5,true,,,50',
+      'rte,4,21,10,1.5,false,glue-kshot/RTE/16-13,lmbff-kshot,60',
+    ]);
+    expect(report.cells.map((c) => [c.random_weights, c.data ?? null])).toEqual([[true, null], [false, data]]);
+  });
+
+  it('scores the majority class of the test labels with each task\'s metric: a column of report.md, a dashed line in the chart', async () => {
+    cellWith('rte', 4, 13, { accuracy: 50 }, ['0', '0', '1']);
+    cellWith('cola', 4, 13, { matthews_correlation: 5 }, ['1', '1', '0']);
+    cellWith('mrpc', 4, 13, { accuracy: 50, f1: 40 }, ['0', '0', '1']);
+    cellWith('superglue-cb', 4, 13, { accuracy: 50, f1_multiclass: 30 }, ['0', '0', '1', '2']);
+    cellWith('stsb', 4, 13, { pearson: 10, spearmanr: 10 }, ['2.5', '3.0']);
+    const { report, markdown } = await writeReport(dir);
+    // RTE: "0" is 2 of 3 rows; CoLA: constant predictions have Matthews 0; MRPC's headline is accuracy; CB accuracy 2/4.
+    expect(report.majority.rte).toMatchObject({ label: '0', metric: 'accuracy', test_examples: 3 });
+    expect(report.majority.rte?.value).toBeCloseTo(200 / 3, 10);
+    expect(report.majority.cola).toMatchObject({ label: '1', metric: 'matthews_correlation', value: 0 });
+    expect(report.majority.mrpc).toMatchObject({ label: '0', metric: 'accuracy' });
+    expect(report.majority.mrpc?.value).toBeCloseTo(200 / 3, 10);
+    expect(report.majority['superglue-cb']).toMatchObject({ label: '0', metric: 'accuracy', value: 50 });
+    expect(report.majority.stsb).toBeUndefined();
+    // With F1 of the positive class, a majority of "0" scores 0; CB's macro-F1: (2/3) / 3 classes.
+    expect(majorityBaseline('mrpc', ['0', '0', '1'], 'f1')?.value).toBe(0);
+    expect(majorityBaseline('superglue-cb', ['0', '0', '1', '2'], 'f1_multiclass')?.value).toBeCloseTo(200 / 9, 10);
+    expect(markdown).toContain('| task (metric) | k=4 | majority class |');
+    expect(markdown).toContain('| rte (accuracy) | 50.0 (n=1) | 66.7 ("0") |');
+    expect(markdown).toContain('| stsb (pearson) | 10.0 (n=1) | – |');
+    expect(markdown).toContain('Majority class: the most frequent test label predicted for every test row');
+    const svg = readFileSync(join(dir, 'report.svg'), 'utf8');
+    expect(svg).toContain('majority "0" 66.7');
+    expect(svg).toContain('stroke-dasharray="5,4"');
+  });
+
+  it('the chart: each panel\'s y scale from 0 to a round number above its values (below 0 only for negative ones); no empty columns; titles in a row at one height', async () => {
+    for (const [task, v] of [['rte', 45], ['superglue-cb', 61.5], ['cola', -7], ['stsb', 30], ['mrpc', 70]] as const) {
+      const metric = { rte: 'accuracy', 'superglue-cb': 'accuracy', cola: 'matthews_correlation', stsb: 'pearson', mrpc: 'accuracy' }[task];
+      cell(task, 4, 13, { [metric]: v });
+      cell(task, 4, 21, { [metric]: v + 2 });
+    }
+    const report = buildReport(dir);
+    const spec = reportChartSpec(report) as unknown as { columns: number; concat: { title: string; layer: { encoding: { y?: { scale?: { domain?: number[] } } } }[] }[] };
+    const domains = Object.fromEntries(spec.concat.map((p) => [p.title, p.layer[0]?.encoding.y?.scale?.domain]));
+    expect(domains['rte (accuracy)']?.[0]).toBe(0);
+    expect(domains['superglue-cb (accuracy)']?.[0]).toBe(0);
+    expect(domains['stsb (pearson)']?.[0]).toBe(0);
+    expect(domains['cola (matthews_correlation)']?.[0]).toBeLessThan(-7);
+    for (const [title, d] of Object.entries(domains)) {
+      const values = report.summary.filter((s) => title.startsWith(`${s.task} (${s.metric})`)).flatMap((s) => [s.mean - (s.std ?? 0), s.mean + (s.std ?? 0)]);
+      expect(d?.[1], title).toBeGreaterThan(Math.max(...values));
+      expect(d?.[1], title).toBeLessThanOrEqual(100);
+    }
+    // 5 panels: rows of 3; 2 panels: one row of 2, and the picture is no wider than its panels.
+    expect(spec.columns).toBe(3);
+    const five = await layout(reportChartSpec(report));
+    const firstRow = five.titles.filter((t) => ['cola (matthews_correlation)', 'mrpc (accuracy)', 'rte (accuracy)'].includes(t.text));
+    expect(firstRow).toHaveLength(3);
+    expect(new Set(firstRow.map((t) => Math.round(t.top))).size).toBe(1);
+    const two = buildReport(dir);
+    two.headline = { rte: 'accuracy', 'superglue-cb': 'accuracy' };
+    two.random_weights = true; // the longest title
+    const pair = await layout(reportChartSpec(two));
+    expect(pair.titles.filter((t) => t.text.includes('(accuracy)')).map((t) => Math.round(t.top))).toEqual([expect.any(Number), expect.any(Number)]);
+    const [a, b] = pair.titles.filter((t) => t.text.includes('(accuracy)'));
+    expect(Math.round(a!.top)).toBe(Math.round(b!.top));
+    expect(pair.width - pair.right).toBeLessThan(40);
   });
 });

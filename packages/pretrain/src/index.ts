@@ -8,9 +8,11 @@
  */
 export { mixingRates, exampleWeights, type MixingKind, type MixingOptions } from './mixing.ts';
 export {
-  PAPER_SOURCES, SOURCES_WITHOUT_READER, sourceTaskName, subsample, limitsFor, hasSourceData, loadSourceTask,
+  PAPER_SOURCES, SOURCES_WITHOUT_READER, sourceTaskName, limitsFor, hasSourceData, loadSourceTask,
   type ExampleLimits, type SourceLimits, type SourceTask, type LoadSourceOptions,
 } from './sources.ts';
+/** Re-exported from `@dept/tasks`, where it lives (few-shot evaluation limits use it too). */
+export { subsample } from '@dept/tasks';
 export { AVERAGE_METRIC, mixtureEvaluation, sharedLabels, metricsByTask } from './evaluation.ts';
 export {
   PRETRAIN_MANIFEST_FORMAT, readPretrainManifest, type PretrainManifest, type SourceExamples, type StageSummary,

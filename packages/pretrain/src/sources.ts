@@ -3,9 +3,9 @@
  * (or, when a folder lacks the splits DePT's rule reads, DePT's small-dataset rule on the split it has: e.g. the
  * `glue_pretrain` MNLI copy has one validation file, not matched/mismatched), and a seeded subsample per task.
  */
-import { DeptError, Rng } from '@dept/core';
+import { DeptError } from '@dept/core';
 import {
-  deptSplit, findTaskData, formatExamples, getTask, isTaskName, labelledPart, loadTaskData, neededSources, resolveDataDir, splitTaskData, suggestTasks, unlabelledNote,
+  deptSplit, findTaskData, formatExamples, getTask, isTaskName, labelledPart, loadTaskData, neededSources, resolveDataDir, splitTaskData, subsample, suggestTasks, unlabelledNote,
   type Example, type SourceSplit, type SplitPlan, type SplitSizes,
 } from '@dept/tasks';
 import { derivedSeed } from '@dept/train';
@@ -79,25 +79,6 @@ export function sourceTaskName(name: string, where = 'sources'): string | null {
     throw new DeptError(`${where}: unknown task "${name}"; expected a task name of \`dept data list\` (the paper's sources: ${PAPER_SOURCES.join(', ')})${close.length ? `; did you mean ${close.join(' or ')}?` : ''}`);
   }
   return getTask(key).name;
-}
-
-/**
- * `limit` examples of `examples` chosen by a seeded draw, kept in their original order (all of them when
- * `limit` is absent or not smaller).
- *
- * @example
- * subsample(['a', 'b', 'c', 'd'], 2, 7); // two of the four, in input order
- */
-export function subsample<T>(examples: readonly T[], limit: number | undefined, seed: number): T[] {
-  if (limit === undefined || limit >= examples.length) return [...examples];
-  if (!Number.isInteger(limit) || limit < 0) throw new DeptError(`example limit is ${limit}, expected a non-negative integer`);
-  const rng = new Rng(seed);
-  const idx = examples.map((_, i) => i);
-  for (let i = 0; i < limit; i++) {
-    const j = i + rng.int(idx.length - i);
-    [idx[i], idx[j]] = [idx[j] as number, idx[i] as number];
-  }
-  return idx.slice(0, limit).sort((a, b) => a - b).map((i) => examples[i] as T);
 }
 
 /** Options of {@link loadSourceTask}. */

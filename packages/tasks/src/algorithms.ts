@@ -25,6 +25,7 @@ export {
 export {
   balancedKshot,
   deptKshot,
+  kshotShortfall,
   stsbClass,
   stsbTargetString,
   stsbTargetStringFromFloat32,

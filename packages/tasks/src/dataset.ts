@@ -5,8 +5,8 @@
 import * as aq from 'arquero';
 import type { ColumnTable } from 'arquero';
 import { DeptError, Rng } from '@dept/core';
-import { balancedKshot, deptKshot, deptSplit, deptSplitForTask, splitRuleFor, splitSourcesFor, type SplitPart, type SplitPlan, type SplitSizes, type SplitSource } from './algorithms.ts';
-import { displayFolder, findTaskData, resolveDataDir, type LayoutMatch } from './layout.ts';
+import { balancedKshot, deptKshot, deptSplit, deptSplitForTask, kshotShortfall, splitRuleFor, splitSourcesFor, stsbClass, type SplitPart, type SplitPlan, type SplitSizes, type SplitSource } from './algorithms.ts';
+import { displayFolder, findTaskData, matchFolder, resolveDataDir, type LayoutMatch } from './layout.ts';
 import { readGlueTsv, readMrpcMsr } from './readers/glue.ts';
 import { readHfJsonl, readHfParquet } from './readers/hf.ts';
 import { readPretrainJson } from './readers/pretrain.ts';
@@ -15,7 +15,7 @@ import { readSciTail } from './readers/scitail.ts';
 import { readSuperGlueJsonl } from './readers/superglue.ts';
 import { getTask, labelsList, type TaskSpec } from './registry.ts';
 import { formatRow, type FormatOptions } from './templates.ts';
-import { SOURCE_SPLITS, type Example, type LayoutName, type SourceSplit, type TaskRow } from './types.ts';
+import { LAYOUT_PRIORITY, SOURCE_SPLITS, type Example, type LayoutName, type SourceSplit, type TaskRow } from './types.ts';
 
 /** Where to find a task's data. */
 export interface LoadOptions {
@@ -23,10 +23,37 @@ export interface LoadOptions {
   dataDir?: string;
   /** Use this layout when several folders hold the task (default: the first by {@link LAYOUT_PRIORITY}). */
   layout?: LayoutName;
-  /** LM-BFF k-shot layout: the `<k>-<seed>` folder (default: the first). */
+  /** LM-BFF k-shot layout: the `<k>-<seed>` folder (default: the seed's, else the first). */
   subset?: string;
+  /**
+   * The run's seed: in an LM-BFF k-shot folder without `subset`, its own `<k>-<seed>` folder is used (an error when
+   * the folder has none for this seed).
+   */
+  seed?: number;
   /** Skip folders whose files lack the splits DePT's split rule reads (default false). */
   requireSplittable?: boolean;
+}
+
+/** Where a task's rows came from, as run folders and results files record it (the data directory is recorded beside it). */
+export interface DataOrigin {
+  /** The folder relative to the data directory, with the LM-BFF `<k>-<seed>` folder when there is one: `glue-kshot/SST-2/16-21`. */
+  folder: string;
+  layout: LayoutName;
+  /** LM-BFF k-shot layout: the `<k>-<seed>` folder; else null. */
+  subset: string | null;
+}
+
+/** The folder a task was read from, and why that one. */
+export interface DataChoice extends DataOrigin {
+  /** The data directory searched (`dataDir`, else `$DEPT_DATA`, else `datasets`). */
+  data_dir: string;
+  /**
+   * `only`: the one folder holding the task; `asked`: the layout was asked for; `priority`: the first of several by
+   * {@link LAYOUT_PRIORITY}; `splittable`: the first by priority whose files DePT's split can use.
+   */
+  reason: 'only' | 'asked' | 'priority' | 'splittable';
+  /** Every folder holding the task (in the asked layout, when one was), best first. */
+  candidates: { folder: string; layout: LayoutName }[];
 }
 
 /** A task's rows, one arquero table per source split. */
@@ -34,6 +61,8 @@ export interface TaskData {
   task: TaskSpec;
   /** The folder and layout the rows come from. */
   match: LayoutMatch;
+  /** The same, relative to the data directory, and why that folder (see {@link dataChoiceNote}). */
+  choice: DataChoice;
   /** Columns are the Hugging Face ones (`sentence1`, `sentence2`, `idx`, `label` for RTE). */
   tables: Partial<Record<SourceSplit, ColumnTable>>;
   /** `file:line` of each row, per split. */
@@ -131,7 +160,7 @@ export function neededSources(task: TaskSpec, layout: LayoutName): SourceSplit[]
 export async function loadTaskData(taskName: string, opts: LoadOptions = {}): Promise<TaskData> {
   const task = getTask(taskName);
   const dataDir = resolveDataDir(opts.dataDir);
-  let found = await findTaskData(task.name, dataDir, opts.subset === undefined ? {} : { subset: opts.subset });
+  let found = await findTaskData(task.name, dataDir, { ...(opts.subset === undefined ? {} : { subset: opts.subset }), ...(opts.seed === undefined ? {} : { seed: opts.seed }) });
   if (opts.layout) found = found.filter((m) => m.layout === opts.layout);
   if (found.length === 0) {
     throw new DeptError(
@@ -149,6 +178,18 @@ export async function loadTaskData(taskName: string, opts: LoadOptions = {}): Pr
     }
     match = ok;
   }
+  if (match.layout === 'lmbff-kshot' && opts.seed !== undefined && match.subsetReason === 'first') {
+    const seeds = (match.subsets ?? []).map((x) => x.split('-')[1]);
+    throw new DeptError(`${displayFolder(match.folder, dataDir)}: no LM-BFF k-shot folder for seed ${opts.seed} (found ${(match.subsets ?? []).join(', ')}); use a seed among ${[...new Set(seeds)].join(', ')}, or choose the folder with --subset (data.subset)`);
+  }
+  const choice: DataChoice = {
+    data_dir: dataDir,
+    folder: matchFolder(match, dataDir),
+    layout: match.layout,
+    subset: match.subset ?? null,
+    reason: opts.layout ? 'asked' : found.length === 1 ? 'only' : match === found[0] ? 'priority' : 'splittable',
+    candidates: found.map((m) => ({ folder: matchFolder(m, dataDir), layout: m.layout })),
+  };
   const tables: Partial<Record<SourceSplit, ColumnTable>> = {};
   const origins: Partial<Record<SourceSplit, string[]>> = {};
   for (const split of SOURCE_SPLITS) {
@@ -157,7 +198,45 @@ export async function loadTaskData(taskName: string, opts: LoadOptions = {}): Pr
     tables[split] = rowsToTable(task, rows);
     origins[split] = o;
   }
-  return { task, match, tables, origins };
+  return { task, match, choice, tables, origins };
+}
+
+/**
+ * The one line that says which folder was read when several hold the task and no layout was asked for, and why;
+ * null otherwise.
+ *
+ * @example
+ * dataChoiceNote('sst2', (await loadTaskData('sst2', { dataDir: '../shared/data' })).choice);
+ * // 'sst2: 3 folders hold it; using glue-pretrain/SST-2 (glue-tsv), the first by layout priority (glue-tsv, pretrain-json,
+ * //  lmbff-kshot); also glue-pretrain/SST-2 (pretrain-json), glue-kshot/SST-2/16-13 (lmbff-kshot); choose with --layout, --subset'
+ */
+export function dataChoiceNote(task: string, choice: DataChoice): string | null {
+  if (choice.reason === 'only' || choice.reason === 'asked') return null;
+  const present = LAYOUT_PRIORITY.filter((l) => choice.candidates.some((c) => c.layout === l));
+  const why = choice.reason === 'priority'
+    ? `the first by layout priority (${present.join(', ')})`
+    : `the first by layout priority (${present.join(', ')}) whose files DePT's split can use`;
+  const others = choice.candidates.filter((c) => c.folder !== choice.folder || c.layout !== choice.layout).map((c) => `${c.folder} (${c.layout})`);
+  return `${task}: ${choice.candidates.length} folders hold it; using ${choice.folder} (${choice.layout}), ${why}; also ${others.join(', ')}; choose with --layout, --subset (data.layout, data.subset)`;
+}
+
+/**
+ * `limit` examples of `examples` chosen by a seeded draw, kept in their original order (all of them when `limit` is
+ * absent or not smaller).
+ *
+ * @example
+ * subsample(['a', 'b', 'c', 'd'], 2, 7); // two of the four, in input order
+ */
+export function subsample<T>(examples: readonly T[], limit: number | undefined, seed: number): T[] {
+  if (limit === undefined || limit >= examples.length) return [...examples];
+  if (!Number.isInteger(limit) || limit < 0) throw new DeptError(`example limit is ${limit}, expected a non-negative integer`);
+  const rng = new Rng(seed);
+  const idx = examples.map((_, i) => i);
+  for (let i = 0; i < limit; i++) {
+    const j = i + rng.int(idx.length - i);
+    [idx[i], idx[j]] = [idx[j] as number, idx[i] as number];
+  }
+  return idx.slice(0, limit).sort((a, b) => a - b).map((i) => examples[i] as T);
 }
 
 /**
@@ -302,6 +381,8 @@ export interface KshotSample {
   examined?: number;
   /** The train part's rows labelled -1, left out before sampling (absent when there are none). */
   unlabelled?: UnlabelledRows;
+  /** `dept` sampler: why it took fewer than k rows (see {@link kshotShortfall}); absent when it took k. */
+  shortfall?: string;
 }
 
 /**
@@ -327,7 +408,13 @@ export function kshotSample(data: TaskData, plan: SplitPlan, opts: KshotSampleOp
   const dropped = unlabelled ? { unlabelled } : {};
   if (sampler === 'dept') {
     const sel = deptKshot(targets, opts.k, opts.seed, kopts);
-    return { indices: toRows(sel.indices), classCounts: sel.classCounts, source: plan.train.source, sampler, examined: sel.examined, ...dropped };
+    const available: Record<string, number> = Object.fromEntries(classes.map((c) => [c, 0]));
+    for (const t of targets) {
+      const c = kopts.stsb ? stsbClass(t) : t;
+      if (c in available) available[c] = (available[c] as number) + 1;
+    }
+    const shortfall = kshotShortfall(opts.k, sel.classCounts, available);
+    return { indices: toRows(sel.indices), classCounts: sel.classCounts, source: plan.train.source, sampler, examined: sel.examined, ...dropped, ...(shortfall ? { shortfall } : {}) };
   }
   if (sampler === 'balanced') {
     const sel = balancedKshot(targets, opts.k, new Rng(opts.seed), kopts);
@@ -358,8 +445,10 @@ export interface DeptDataset {
   test: Example[];
   /** The parts that had rows labelled -1, and how many. */
   unlabelled: UnlabelledRows[];
-  /** One line per such part, naming the files and the count, for the user. */
+  /** For the user: which folder was read when several hold the task ({@link dataChoiceNote}), then one line per part with rows labelled -1, naming the files and the count. */
   notes: string[];
+  /** For the user, as warnings: a k-shot sample of fewer than k rows, and why. */
+  warnings: string[];
 }
 
 /**
@@ -392,7 +481,8 @@ export async function loadDeptDataset(taskName: string, opts: DeptDatasetOptions
     dev: formatExamples(data, parts.dev.part, fmt),
     test: formatExamples(data, parts.test.part, fmt),
     unlabelled,
-    notes: unlabelled.map(unlabelledNote),
+    notes: [dataChoiceNote(data.task.name, data.choice), ...unlabelled.map(unlabelledNote)].filter((n): n is string => n !== null),
+    warnings: kshot?.shortfall ? [`DePT's k-shot sampler returned ${kshot.indices.length} rows, not ${opts.k}: ${kshot.shortfall}`] : [],
   };
   if (kshot) out.kshot = kshot;
   return out;

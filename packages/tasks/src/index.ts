@@ -27,7 +27,7 @@ export {
 export { formatRow, seq2seqFormat, removeMarkup, cleanRecordPassage, markSpan, wscText, type FormatOptions, type SourceTarget } from './templates.ts';
 
 // 3. Readers and layouts
-export { detectLayouts, findTaskData, layoutHoldsTask, resolveDataDir, displayFolder, type LayoutMatch, type DetectOptions } from './layout.ts';
+export { detectLayouts, findTaskData, layoutHoldsTask, resolveDataDir, displayFolder, matchFolder, type LayoutMatch, type DetectOptions } from './layout.ts';
 export { readGlueTsv, readMrpcMsr, GLUE_TSV_COLUMNS } from './readers/glue.ts';
 export { readSuperGlueJsonl, fixWst, codePointCompare } from './readers/superglue.ts';
 export { readHfParquet, readHfJsonl, hfRow, plainValue } from './readers/hf.ts';
@@ -52,6 +52,10 @@ export {
   loadDeptDataset,
   labelledPart,
   unlabelledNote,
+  dataChoiceNote,
+  subsample,
+  type DataOrigin,
+  type DataChoice,
   type PartName,
   type UnlabelledRows,
   type LoadOptions,

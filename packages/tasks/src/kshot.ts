@@ -145,6 +145,34 @@ export function deptKshot(targets: readonly string[], k: number, seed: number, o
   return { positions, indices, classCounts: Object.fromEntries(counts), examined };
 }
 
+/**
+ * Why DePT's sampler took fewer than k rows, in one sentence (null when it took k): a class with fewer rows in the
+ * train part than its quota `k // C`, and the `total == k - 1` rule, which takes a row past a quota only once exactly
+ * k − 1 rows are in (so C = 3, k = 32 stops at 30; SPLITS.md §2).
+ *
+ * @param counts rows taken per class (`classCounts` of {@link deptKshot}).
+ * @param available rows of each class in the train part.
+ * @example
+ * kshotShortfall(32, { '0': 10, '1': 10, '2': 10 }, { '0': 115, '1': 119, '2': 16 });
+ * // 'DePT's rule takes k // 3 = 10 rows per class and a row past a quota only once exactly k − 1 = 31 rows are in: 3 × 10 = 30 never reach 31'
+ */
+export function kshotShortfall(k: number, counts: Readonly<Record<string, number>>, available: Readonly<Record<string, number>>): string | null {
+  const classes = Object.keys(counts);
+  const taken = classes.reduce((a, c) => a + (counts[c] ?? 0), 0);
+  if (taken >= k || classes.length === 0) return null;
+  const quota = Math.floor(k / classes.length);
+  const rule = `a row past a quota only once exactly k − 1 = ${k - 1} rows are in`;
+  const short = classes.filter((c) => (available[c] ?? 0) < quota);
+  if (short.length === 0) {
+    return `DePT's rule takes k // ${classes.length} = ${quota} row${quota === 1 ? '' : 's'} per class and ${rule}: ${classes.length} × ${quota} = ${classes.length * quota} never reach ${k - 1}`;
+  }
+  const which = short.map((c) => {
+    const n = available[c] ?? 0;
+    return `class "${c}" has ${n} row${n === 1 ? '' : 's'} in the train part, under its quota of k // ${classes.length} = ${quota}`;
+  }).join('; ');
+  return `${which}; DePT's rule takes ${rule}, and it stopped at ${taken}`;
+}
+
 /** What {@link balancedKshot} selected. */
 export interface BalancedKshotSelection {
   /** Train-set row indices, exactly k of them, in a random (rng) order. */

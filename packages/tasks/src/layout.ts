@@ -22,12 +22,19 @@ export interface LayoutMatch {
   /** LM-BFF k-shot layout: every `<k>-<seed>` folder, and the one `files` come from. */
   subsets?: string[];
   subset?: string;
+  /**
+   * LM-BFF k-shot layout: why `subset` is the one: `asked` (`subset` given), `seed` (the `<k>-<seed>` folder of the
+   * seed given), `folder` (the folder is a `<k>-<seed>` folder itself), `first` (the first by k then seed).
+   */
+  subsetReason?: 'asked' | 'seed' | 'folder' | 'first';
 }
 
 /** Options of {@link detectLayouts} and {@link findTaskData}. */
 export interface DetectOptions {
-  /** LM-BFF k-shot layout: the `<k>-<seed>` folder to use (default: the first, by k then seed). */
+  /** LM-BFF k-shot layout: the `<k>-<seed>` folder to use (default: the seed's, else the first by k then seed). */
   subset?: string;
+  /** LM-BFF k-shot layout without `subset`: use the `<k>-<seed>` folder of this seed (the first k that has it). */
+  seed?: number;
 }
 
 const KSHOT_DIR = /^(\d+)-(\d+)$/;
@@ -137,12 +144,15 @@ export function detectLayouts(folder: string, opts: DetectOptions = {}): LayoutM
   const own = basename(resolve(folder));
   const subsets = KSHOT_DIR.test(own) && has('train.tsv') ? [own] : kshotSubsets(folder);
   if (subsets.length > 0) {
-    const subset = opts.subset ?? (subsets[0] as string);
+    const isOwn = subsets.length === 1 && subsets[0] === own;
+    const bySeed = opts.seed === undefined ? undefined : subsets.find((x) => Number((KSHOT_DIR.exec(x) as RegExpExecArray)[2]) === opts.seed);
+    const subset = opts.subset ?? bySeed ?? (subsets[0] as string);
     if (!subsets.includes(subset)) {
       throw new DeptError(`${folder}: no k-shot folder "${subset}" (found ${subsets.join(', ')})`);
     }
-    const dir = subsets.length === 1 && subsets[0] === own ? folder : join(folder, subset);
-    out.push({ layout: 'lmbff-kshot', folder, files: filesByName(dir, KSHOT_FILES), subsets, subset });
+    const subsetReason = opts.subset !== undefined ? 'asked' : isOwn ? 'folder' : bySeed !== undefined ? 'seed' : 'first';
+    const dir = isOwn ? folder : join(folder, subset);
+    out.push({ layout: 'lmbff-kshot', folder, files: filesByName(dir, KSHOT_FILES), subsets, subset, subsetReason });
   } else if (has('train.tsv') || has('dev.tsv') || has('dev_matched.tsv')) {
     out.push({ layout: 'glue-tsv', folder, files: filesByName(folder, GLUE_FILES) });
   }
@@ -343,4 +353,16 @@ export async function findTaskData(taskName: string, dataDir?: string, opts: Det
 export function displayFolder(folder: string, dataDir: string): string {
   const rel = relative(resolve(dataDir), resolve(folder));
   return rel === '' ? '.' : rel;
+}
+
+/**
+ * A match's folder relative to `dataDir`, with its LM-BFF `<k>-<seed>` folder when it has one.
+ *
+ * @example
+ * matchFolder({ layout: 'lmbff-kshot', folder: '../shared/data/glue-kshot/RTE', subset: '16-21', files: {} }, '../shared/data');
+ * // 'glue-kshot/RTE/16-21'
+ */
+export function matchFolder(match: LayoutMatch, dataDir: string): string {
+  const rel = displayFolder(match.folder, dataDir);
+  return match.subset && match.subsetReason !== 'folder' ? (rel === '.' ? match.subset : `${rel}/${match.subset}`) : rel;
 }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../../test/helpers/shared.ts';
-import { formatExamples, kshotSample, loadDeptDataset, loadTaskData, neededSources, getTask, splitTaskData, tableRows } from '../src/index.ts';
+import { dataChoiceNote, formatExamples, kshotSample, kshotShortfall, loadDeptDataset, loadTaskData, neededSources, getTask, splitTaskData, subsample, tableRows } from '../src/index.ts';
 
 const SAMPLE = join(REPO_ROOT, 'datasets', 'sample');
 
@@ -189,5 +189,104 @@ describe('rows labelled -1 (unlabelled) are left out of every part, with a note 
       expect([...sample.indices].sort((a, b) => a - b)).toEqual([0, 1, 2, 4, 5, 6, 8, 9, 10, 11]);
       expect(sample.unlabelled).toEqual({ part: 'train', count: 2, of: 12, files: [join(dir, 'RTE', 'train.tsv')] });
     }
+  });
+});
+
+describe('which folder: the layouts that hold a task, the seed\'s own LM-BFF folder, and what is recorded (issue 16)', () => {
+  let dir: string;
+  let nodev: string;
+  const rte = (n: number, tag: string) => ['index\tsentence1\tsentence2\tlabel', ...Array.from({ length: n }, (_, i) => `${i}\t${tag} ${i} is here.\tIt is ${tag}.\t${i % 2}`)].join('\n');
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'dept-choice-'));
+    nodev = mkdtempSync(join(tmpdir(), 'dept-choice-nodev-'));
+    const w = (rel: string, text: string, root = dir) => {
+      mkdirSync(join(root, rel, '..'), { recursive: true });
+      writeFileSync(join(root, rel), text);
+    };
+    w('glue/RTE/train.tsv', rte(12, 'full'));
+    w('glue/RTE/dev.tsv', rte(8, 'fulldev'));
+    for (const seed of [13, 21]) {
+      w(`glue-kshot/RTE/16-${seed}/train.tsv`, rte(6, `shot${seed}`));
+      w(`glue-kshot/RTE/16-${seed}/dev.tsv`, rte(4, `dev${seed}`));
+      w(`glue-kshot/RTE/16-${seed}/test.tsv`, rte(4, `test${seed}`));
+    }
+    // A GLUE folder without dev.tsv cannot be split the DePT way.
+    w('glue/RTE/train.tsv', rte(12, 'full'), nodev);
+    for (const f of ['train', 'dev', 'test']) w(`glue-kshot/RTE/16-13/${f}.tsv`, rte(4, `nodev${f}`), nodev);
+  });
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(nodev, { recursive: true, force: true });
+  });
+
+  it('takes the first folder by layout priority, records it relative to the data folder, and says so in one line', async () => {
+    const ds = await loadDeptDataset('rte', { dataDir: dir, seed: 21 });
+    expect(ds.data.choice).toEqual({
+      data_dir: dir, folder: 'glue/RTE', layout: 'glue-tsv', subset: null, reason: 'priority',
+      candidates: [{ folder: 'glue/RTE', layout: 'glue-tsv' }, { folder: 'glue-kshot/RTE/16-21', layout: 'lmbff-kshot' }],
+    });
+    expect(ds.notes).toEqual([
+      'rte: 2 folders hold it; using glue/RTE (glue-tsv), the first by layout priority (glue-tsv, lmbff-kshot); also glue-kshot/RTE/16-21 (lmbff-kshot); choose with --layout, --subset (data.layout, data.subset)',
+    ]);
+    expect(dataChoiceNote('rte', (await loadTaskData('rte', { dataDir: dir, layout: 'glue-tsv' })).choice)).toBeNull();
+  });
+
+  it('in LM-BFF k-shot folders, the seed picks its own <k>-<seed> folder; --subset wins; no seed takes the first', async () => {
+    const seeded = await loadDeptDataset('rte', { dataDir: dir, layout: 'lmbff-kshot', seed: 21 });
+    expect(seeded.data.choice).toMatchObject({ folder: 'glue-kshot/RTE/16-21', layout: 'lmbff-kshot', subset: '16-21', reason: 'asked' });
+    expect(seeded.train.every((e) => e.source.includes('shot21'))).toBe(true);
+    expect(seeded.notes).toEqual([]);
+    const asked = await loadTaskData('rte', { dataDir: dir, layout: 'lmbff-kshot', seed: 21, subset: '16-13' });
+    expect(asked.choice.folder).toBe('glue-kshot/RTE/16-13');
+    const unseeded = await loadTaskData('rte', { dataDir: dir, layout: 'lmbff-kshot' });
+    expect(unseeded.choice.subset).toBe('16-13');
+    await expect(loadDeptDataset('rte', { dataDir: dir, layout: 'lmbff-kshot', seed: 7 }))
+      .rejects.toThrow('glue-kshot/RTE: no LM-BFF k-shot folder for seed 7 (found 16-13, 16-21); use a seed among 13, 21, or choose the folder with --subset (data.subset)');
+  });
+
+  it('passes over a folder DePT\'s split cannot use, and says why the next one was taken', async () => {
+    const ds = await loadDeptDataset('rte', { dataDir: nodev, seed: 13 });
+    expect(ds.data.choice).toMatchObject({ folder: 'glue-kshot/RTE/16-13', layout: 'lmbff-kshot', reason: 'splittable' });
+    expect(ds.notes[0]).toBe('rte: 2 folders hold it; using glue-kshot/RTE/16-13 (lmbff-kshot), the first by layout priority (glue-tsv, lmbff-kshot) whose files DePT\'s split can use; also glue/RTE (glue-tsv); choose with --layout, --subset (data.layout, data.subset)');
+  });
+
+  it('a seeded subsample keeps the input order and is the same for the same seed', () => {
+    const items = Array.from({ length: 20 }, (_, i) => i);
+    const a = subsample(items, 5, 42);
+    expect(a).toHaveLength(5);
+    expect(a).toEqual([...a].sort((x, y) => x - y));
+    expect(subsample(items, 5, 42)).toEqual(a);
+    expect(subsample(items, 5, 43)).not.toEqual(a);
+    expect(subsample(items, 50, 42)).toEqual(items);
+  });
+});
+
+describe('a k-shot sample of fewer than k rows is a warning that names the reason (issue 16)', () => {
+  let dir: string;
+  beforeAll(() => {
+    // FewGLUE's CB in small: 8 entailment, 9 contradiction, 3 neutral training rows.
+    dir = mkdtempSync(join(tmpdir(), 'dept-short-'));
+    mkdirSync(join(dir, 'CB'));
+    const labels = [...Array(8).fill('entailment'), ...Array(9).fill('contradiction'), ...Array(3).fill('neutral')] as string[];
+    const row = (idx: number, label: string) => JSON.stringify({ premise: `Premise ${idx}.`, hypothesis: `hypothesis ${idx}`, label, idx });
+    writeFileSync(join(dir, 'CB', 'train.jsonl'), `${labels.map((l, i) => row(i, l)).join('\n')}\n`);
+    writeFileSync(join(dir, 'CB', 'val.jsonl'), `${['entailment', 'contradiction', 'neutral', 'entailment'].map((l, i) => row(100 + i, l)).join('\n')}\n`);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('CB k=16: a rare class under its quota of 5 (class availability), 13 rows', async () => {
+    const ds = await loadDeptDataset('superglue-cb', { dataDir: dir, k: 16, seed: 13 });
+    expect(ds.train).toHaveLength(13);
+    expect(ds.kshot?.classCounts).toEqual({ 0: 5, 1: 5, 2: 3 });
+    expect(ds.warnings).toEqual([
+      'DePT\'s k-shot sampler returned 13 rows, not 16: class "2" has 3 rows in the train part, under its quota of k // 3 = 5; DePT\'s rule takes a row past a quota only once exactly k − 1 = 15 rows are in, and it stopped at 13',
+    ]);
+    expect((await loadDeptDataset('superglue-cb', { dataDir: dir, k: 6, seed: 13 })).warnings).toEqual([]);
+  });
+
+  it('the k − 1 rule alone: 3 classes of 10 at k = 32 stop at 30', () => {
+    expect(kshotShortfall(32, { 0: 10, 1: 10, 2: 10 }, { 0: 115, 1: 119, 2: 16 }))
+      .toBe('DePT\'s rule takes k // 3 = 10 rows per class and a row past a quota only once exactly k − 1 = 31 rows are in: 3 × 10 = 30 never reach 31');
+    expect(kshotShortfall(16, { 0: 6, 1: 5, 2: 5 }, { 0: 115, 1: 119, 2: 16 })).toBeNull();
   });
 });

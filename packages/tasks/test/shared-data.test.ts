@@ -215,6 +215,20 @@ describeShared('tasks found in ../shared/data', () => {
     const b = kshotSample(data, plan, { k: 16, seed: 42, sampler: 'balanced' });
     expect(b.classCounts).toEqual({ '0': 8, '1': 8 });
   });
+
+  it('FewGLUE CB, k 16, seed 13: 13 rows (3 neutral rows in its 32), said in one warning', async () => {
+    const ds = await loadDeptDataset('superglue-cb', { dataDir: sharedPath('data', 'superglue-fewglue'), k: 16, seed: 13 });
+    expect(ds.train).toHaveLength(13);
+    expect(ds.warnings).toEqual(['DePT\'s k-shot sampler returned 13 rows, not 16: class "2" has 3 rows in the train part, under its quota of k // 3 = 5; DePT\'s rule takes a row past a quota only once exactly k − 1 = 15 rows are in, and it stopped at 13']);
+  });
+
+  it('sst2 in ../shared/data: glue-pretrain/SST-2 by layout priority, said in a note; the seed\'s own LM-BFF folder when asked for', async () => {
+    const ds = await loadDeptDataset('sst2', { dataDir: DATA, k: 16, seed: 21 });
+    expect(ds.data.choice).toMatchObject({ folder: 'glue-pretrain/SST-2', layout: 'glue-tsv', reason: 'priority' });
+    expect(ds.notes[0]).toMatch(/^sst2: 3 folders hold it; using glue-pretrain\/SST-2 \(glue-tsv\), the first by layout priority/);
+    const kshot = await loadDeptDataset('sst2', { dataDir: DATA, layout: 'lmbff-kshot', k: 16, seed: 21 });
+    expect(kshot.data.choice).toMatchObject({ folder: 'glue-kshot/SST-2/16-21', subset: '16-21' });
+  });
 });
 
 /** Formats rows `rows` of a file loaded through the layout the test names. */

@@ -6,6 +6,7 @@
 import { DeptError } from '@dept/core';
 import type { PromptInit } from '@dept/prompt';
 import type { PredictionMode } from './evaluate.ts';
+import { linearWarmupDecay } from './schedule.ts';
 
 export interface TrainConfig {
   /** m: soft prompt length. */
@@ -77,6 +78,51 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   max_new_tokens: 20,
   max_target_length: 0,
 };
+
+/** The fields {@link kshotTrainDefaults} fills. */
+export type KshotDefaultField = 'max_steps' | 'warmup_steps' | 'eval_steps' | 'save_steps' | 'log_steps';
+
+/**
+ * The defaults of a k-shot run, for the fields its recipe and flags leave unset: DePT's own (30,000 steps, 500
+ * warm-up, dev every 1,000) are those of its full-data runs, and its few-shot steps are not published (DEPT.md §2.2).
+ * These follow LM-BFF's few-shot protocol (Gao et al. 2021: 1,000 steps, dev every 100), scaled to the run's
+ * `max_steps`: 1,000 steps, a warm-up of a tenth of them (100), dev evaluation and checkpoints every tenth (100), the
+ * loss logged every hundredth (10). Batches stay DePT's 32, so with k ≤ 32 every step sees the whole sample.
+ *
+ * @example
+ * kshotTrainDefaults({});                 // { max_steps: 1000, warmup_steps: 100, eval_steps: 100, save_steps: 100, log_steps: 10 }
+ * kshotTrainDefaults({ max_steps: 200 }); // { warmup_steps: 20, eval_steps: 20, save_steps: 20, log_steps: 2 }
+ */
+export function kshotTrainDefaults(given: Partial<TrainConfig>): Partial<Pick<TrainConfig, KshotDefaultField>> {
+  const maxSteps = given.max_steps ?? 1000;
+  const evalSteps = given.eval_steps ?? Math.max(1, Math.round(maxSteps / 10));
+  const all: Pick<TrainConfig, KshotDefaultField> = {
+    max_steps: maxSteps,
+    warmup_steps: Math.round(maxSteps / 10),
+    eval_steps: evalSteps,
+    save_steps: evalSteps,
+    log_steps: Math.max(1, Math.round(maxSteps / 100)),
+  };
+  return Object.fromEntries(Object.entries(all).filter(([key]) => given[key as KshotDefaultField] === undefined));
+}
+
+/**
+ * One-line warnings about a training config that runs but is unlikely to be meant: a warm-up that never ends
+ * (`warmup_steps` ≥ `max_steps`: the learning rate only rises and never decays).
+ *
+ * @example
+ * trainConfigWarnings({ warmup_steps: 500, max_steps: 20 });
+ * // ['train.warmup_steps (500) is not below train.max_steps (20): the learning rate rises for the whole run, reaching only 3.8% of lr at the last step, and never decays; lower --warmup-steps']
+ */
+export function trainConfigWarnings(config: Pick<TrainConfig, 'warmup_steps' | 'max_steps'>): string[] {
+  const out: string[] = [];
+  if (config.warmup_steps >= config.max_steps) {
+    // The last update uses the multiplier of scheduler step max_steps − 1 (schedule.ts).
+    const last = linearWarmupDecay(config.max_steps - 1, config.warmup_steps, config.max_steps);
+    out.push(`train.warmup_steps (${config.warmup_steps}) is not below train.max_steps (${config.max_steps}): the learning rate rises for the whole run, reaching only ${(100 * last).toFixed(1)}% of lr at the last step, and never decays; lower --warmup-steps`);
+  }
+  return out;
+}
 
 /**
  * Fills defaults and validates every field, naming the bad one and the allowed values.

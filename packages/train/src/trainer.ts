@@ -11,10 +11,12 @@ import { appendFileSync, closeSync, existsSync, fsyncSync, openSync, readdirSync
 import { join } from 'node:path';
 import {
   DeptError, FOLDER_RECORD_FILE, Rng, claimEntries, forgetUnusedFolder, environmentError, readFolderRecord, readJsonFile, removeRecordedEntries, writeFileAtomic, writeJsonAtomic, sortKeysDeep,
+  type ProgressEvent,
 } from '@dept/core';
 import { nextTurn } from '@dept/core';
 import { currentBackend, initBackend, type HostTensor } from '@dept/tensor';
 import type { T5ForConditionalGeneration, T5Tokenizer } from '@dept/t5';
+import type { DataOrigin } from '@dept/tasks';
 import { DecomposedPrompt, initPromptValues, makeBankConfig, type Bank, type DecomposedPromptShape } from '@dept/prompt';
 import { batchIndices, cumulativeWeights, derivedSeed, weightedBatchIndices } from './batches.ts';
 import { checkpointPath, loadCheckpoint, removeStaleRunTemporaries, saveCheckpoint, type CheckpointState } from './checkpoint.ts';
@@ -35,10 +37,18 @@ export interface Evaluation {
   labels?: readonly string[];
 }
 
-/** Progress events for displays. */
+/** The phases of the evaluations a run makes: dev every `eval_steps`, the selected bank on dev again, then test. */
+export type EvaluationPhase = 'dev' | 'selected dev' | 'test';
+
+/**
+ * Progress events for displays. `epoch` is HF Trainer's, a float: optimiser steps done / steps per epoch (the same
+ * number `metrics.jsonl` records). `progress` comes after each batch of an evaluation (and once with 0 before the
+ * first), `step` being the training step the evaluated bank is from.
+ */
 export type TrainEvent =
   | { type: 'start'; step: number; maxSteps: number; resumed: boolean; trainExamples: number; trainableParameters: number }
   | { type: 'step'; step: number; maxSteps: number; loss: number; learningRate: number; loraLearningRate: number; epoch: number }
+  | { type: 'progress'; step: number; progress: ProgressEvent & { phase: EvaluationPhase } }
   | { type: 'log'; record: Record<string, number> }
   | { type: 'eval'; step: number; metrics: Record<string, number>; best: boolean }
   | { type: 'checkpoint'; step: number }
@@ -58,6 +68,8 @@ export interface TrainResults {
   train_examples: number;
   dev_examples: number;
   test_examples: number;
+  /** Where the examples came from (the data folder, relative to the data directory, and its layout), when the caller said. */
+  data?: DataOrigin;
 }
 
 /** Options of {@link trainPrompt}. */
@@ -76,6 +88,8 @@ export interface TrainOptions {
   describe?: Record<string, unknown>;
   /** Whether the model has random weights (recorded in results so reports can say so). */
   randomWeights?: boolean;
+  /** Where the examples came from, recorded in `results.json` as `data`. */
+  dataOrigin?: DataOrigin;
   onEvent?: (event: TrainEvent) => void;
   /**
    * Sample each batch with replacement from these per-training-example weights (a multitask mixture) instead of
@@ -316,15 +330,16 @@ async function trainLocked(
     saveCheckpoint(outDir, { state: { ...state, elapsedSeconds: elapsed() }, bank: currentBank(), bestBank, moments });
     options.onEvent?.({ type: 'checkpoint', step: state.step });
   };
-  const evaluateOn = async (examples: readonly TextExample[]) => {
+  const evaluateOn = async (examples: readonly TextExample[], phase: EvaluationPhase, step: number) => {
     const predictions = await predict(model, tokenizer, prompt, examples, {
       mode: config.predict, maxLength: config.max_length, padToMaxLength: config.pad_to_max_length, batchSize: config.eval_batch_size, maxNewTokens: config.max_new_tokens,
       ...(options.evaluation.labels ? { labels: options.evaluation.labels } : {}),
+      ...(options.onEvent ? { phase, onProgress: (progress: ProgressEvent) => options.onEvent?.({ type: 'progress', step, progress: { ...progress, phase } }) } : {}),
     });
     return { predictions, metrics: options.evaluation.metrics(predictions, examples) };
   };
   const evaluateDev = async () => {
-    const { metrics } = await evaluateOn(dev);
+    const { metrics } = await evaluateOn(dev, 'dev', state.step);
     const value = metrics[options.evaluation.selectionMetric];
     if (value === undefined) throw new DeptError(`selection metric "${options.evaluation.selectionMetric}" is not among the task's metrics (${Object.keys(metrics).join(', ')})`);
     const isBest = state.best === null || value > state.best.value;
@@ -350,9 +365,9 @@ async function trainLocked(
       if (options.stopAfterSteps !== undefined && sessionSteps >= options.stopAfterSteps) {
         throw new TrainingStopped(state.step);
       }
-      const { indices, epoch } = cumulative
-        ? { indices: weightedBatchIndices({ cumulative, batchSize: config.batch_size, seed: config.seed, step: state.step }), epoch: epochOf(state.step) }
-        : batchIndices({ n: train.length, batchSize: config.batch_size, seed: config.seed, step: state.step });
+      const indices = cumulative
+        ? weightedBatchIndices({ cumulative, batchSize: config.batch_size, seed: config.seed, step: state.step })
+        : batchIndices({ n: train.length, batchSize: config.batch_size, seed: config.seed, step: state.step }).indices;
       const { loss: lossValue, finite } = await promptStep(optimiser, { model, prompt, config, encoded, indices, step: state.step });
       if (!finite) {
         const ck = checkpointPath(outDir) ? ` the last good checkpoint is kept in ${join(outDir, 'checkpoint')}` : ' no checkpoint had been written yet';
@@ -364,7 +379,7 @@ async function trainLocked(
       state.logLossSum += lossValue;
       state.logLossCount += 1;
       const nextMultiplier = linearWarmupDecay(state.step, config.warmup_steps, config.max_steps);
-      options.onEvent?.({ type: 'step', step: state.step, maxSteps: config.max_steps, loss: lossValue, learningRate: config.lr * nextMultiplier, loraLearningRate: config.lora_lr * nextMultiplier, epoch });
+      options.onEvent?.({ type: 'step', step: state.step, maxSteps: config.max_steps, loss: lossValue, learningRate: config.lr * nextMultiplier, loraLearningRate: config.lora_lr * nextMultiplier, epoch: epochOf(state.step) });
       if (state.step % config.log_steps === 0 || state.step === config.max_steps) {
         const record = {
           loss: Math.round((state.logLossSum / state.logLossCount) * 1e4) / 1e4,
@@ -388,8 +403,9 @@ async function trainLocked(
     // The selected bank: evaluate it once on dev (its recorded metrics) and on test.
     const selected = bestBank ?? currentBank();
     prompt.assignFromHost(selected);
-    const devEval = await evaluateOn(dev);
-    const testEval = test.length > 0 ? await evaluateOn(test) : { predictions: [], metrics: {} };
+    const selectedStep = state.best?.step ?? state.step;
+    const devEval = await evaluateOn(dev, 'selected dev', selectedStep);
+    const testEval = test.length > 0 ? await evaluateOn(test, 'test', selectedStep) : { predictions: [], metrics: {} };
     const testRecord: Record<string, number> = { step: state.step };
     for (const [k, v] of Object.entries(testEval.metrics)) testRecord[`test_${k}`] = v;
     appendMetrics(metricsPath, testRecord);
@@ -399,7 +415,7 @@ async function trainLocked(
     const results: TrainResults = {
       dev: devEval.metrics,
       test: testEval.metrics,
-      selected_step: state.best?.step ?? state.step,
+      selected_step: selectedStep,
       selection_metric: options.evaluation.selectionMetric,
       max_steps: config.max_steps,
       wall_seconds: Math.round(elapsed() * 1000) / 1000,
@@ -409,6 +425,7 @@ async function trainLocked(
       train_examples: train.length,
       dev_examples: dev.length,
       test_examples: test.length,
+      ...(options.dataOrigin ? { data: options.dataOrigin } : {}),
     };
     writeJsonAtomic(join(outDir, 'results.json'), results);
     options.onEvent?.({ type: 'done', results });

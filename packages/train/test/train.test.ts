@@ -6,7 +6,7 @@ import { isDeptError } from '@dept/core';
 import { DEFAULT_WASM_HEAP_HEADROOM_BYTES, guardWasmHeap, initBackend, WASM_HEAP_LIMIT_BYTES } from '@dept/tensor';
 import { loadPretrainedT5, type PretrainedT5 } from '@dept/t5';
 import { readBank } from '@dept/prompt';
-import { adamwUpdate, clipGradNorm, HF_ADAMW_DEFAULTS, linearWarmupDecay, trainPrompt, type TrainConfig } from '@dept/train';
+import { adamwUpdate, clipGradNorm, HF_ADAMW_DEFAULTS, linearWarmupDecay, trainPrompt, type TrainConfig, type TrainEvent } from '@dept/train';
 import { accuracyMetrics, sentimentExamples, writeTinyModel } from './synthetic.ts';
 
 let pretrained: PretrainedT5;
@@ -108,6 +108,27 @@ describe('trainPrompt', () => {
       expect(l.learning_rate).toBeCloseTo(0.4 * multipliers[i]!, 12);
       expect(l.lora_learning_rate).toBeCloseTo(0.002 * multipliers[i]!, 12);
     });
+  });
+
+  it('reports the progress of every evaluation (dev each eval_steps, the selected bank on dev, test) and the epoch metrics.jsonl records', async () => {
+    const events: TrainEvent[] = [];
+    // 24 training examples in batches of 8: 3 steps an epoch, so step 6 ends epoch 2 (HF: epoch = step / steps per epoch).
+    await run('events', { max_steps: 6, eval_steps: 3, log_steps: 3, eval_batch_size: 5, predict: 'score' }, { onEvent: (e: TrainEvent) => events.push(e) });
+    const progress = events.flatMap((e) => (e.type === 'progress' ? [e] : []));
+    const runs: string[] = [];
+    for (const e of progress) if (e.progress.done === 0) runs.push(`${e.progress.phase}@${e.step}`);
+    const results = JSON.parse(readFileSync(join(work, 'events', 'results.json'), 'utf8'));
+    expect(runs).toEqual(['dev@3', 'dev@6', `selected dev@${results.selected_step}`, `test@${results.selected_step}`]);
+    // Batches of 5 over 12 dev examples: 0, 5, 10, 12, each with the total and the unit.
+    expect(progress.filter((e) => e.progress.phase === 'dev' && e.step === 3).map((e) => [e.progress.done, e.progress.total, e.progress.unit]))
+      .toEqual([[0, 12, 'examples'], [5, 12, 'examples'], [10, 12, 'examples'], [12, 12, 'examples']]);
+    // Each dev pass is reported before its result, and the bar's epoch is the one of metrics.jsonl.
+    const firstEval = events.findIndex((e) => e.type === 'eval');
+    expect(events.findIndex((e) => e.type === 'progress')).toBeLessThan(firstEval);
+    const logged = readFileSync(join(work, 'events', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((l) => 'loss' in l);
+    expect(logged.map((l) => [l.step, l.epoch])).toEqual([[3, 1], [6, 2]]);
+    const stepEpochs = events.flatMap((e) => (e.type === 'step' ? [[e.step, e.epoch]] : []));
+    expect(stepEpochs).toEqual([[1, 1 / 3], [2, 2 / 3], [3, 1], [4, 4 / 3], [5, 5 / 3], [6, 2]].map(([s, ep]) => [s, Math.round(ep! * 1e4) / 1e4]));
   });
 
   it('resumes from a checkpoint to a bank byte-identical to an uninterrupted run', async () => {

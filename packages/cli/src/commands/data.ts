@@ -151,7 +151,8 @@ async function kshotAction(opts: CommonOptions & { task: string; k: string; seed
   const seed = parseInteger(opts.seed, '--seed', 0);
   if (opts.sampler !== 'dept' && opts.sampler !== 'balanced') throw new DeptError(`--sampler must be dept or balanced, got "${opts.sampler}"`);
   getTask(opts.task);
-  const lo = loadOptions(opts);
+  // The seed picks its own LM-BFF <k>-<seed> folder, as dept train and dept fewshot do.
+  const lo: LoadOptions = { ...loadOptions(opts), seed };
   const data = await loadTaskData(opts.task, lo);
   const plan = splitTaskData(data);
   const sample = kshotSample(data, plan, { k, seed, sampler: opts.sampler as KshotSampler });

@@ -10,7 +10,7 @@ import type { TrainEvent } from '@dept/train';
 import type { Recipe } from '../recipe.ts';
 import { intOption } from '../options.ts';
 import { deptCommand, onInterrupt, TrainProgress } from '../interrupt.ts';
-import { addRecipeFlags, progressReporter, resolveRecipe, type RecipeFlags } from './common.ts';
+import { addRecipeFlags, plural, progressReporter, recipeWarnings, resolveRecipe, type RecipeFlags } from './common.ts';
 
 /** Flags of `dept fewshot` beyond the recipe flags. */
 export interface FewshotFlags extends RecipeFlags {
@@ -40,14 +40,16 @@ function err(line: string): void {
 
 function gridDisplay(): (event: GridEvent) => void {
   let cellReporter: ((event: TrainEvent) => void) | null = null;
+  // A note the same for every cell (the folder a task is read from, unlabelled rows) is printed once.
+  const noted = new Set<string>();
   return (event) => {
     const name = (c: { task: string; k: number; seed: number }, run?: GridRun) => `${c.task} k=${c.k} seed=${c.seed}${run?.setting ? ` ${run.setting.id}` : ''}`;
     switch (event.type) {
       case 'plan': {
         const shard = event.shard ? `; shard ${event.shard.index}/${event.shard.count} runs ${event.settings ? event.selectedRuns.length : event.selected.length}` : '';
         err(event.settings
-          ? `grid: ${event.cells.length} cells × ${event.settings.length} settings = ${event.runs.length} sub-runs${shard}`
-          : `grid: ${event.cells.length} cells${shard}`);
+          ? `grid: ${plural(event.cells.length, 'cell')} × ${plural(event.settings.length, 'setting')} = ${plural(event.runs.length, 'sub-run')}${shard}`
+          : `grid: ${plural(event.cells.length, 'cell')}${shard}`);
         break;
       }
       case 'model':
@@ -60,10 +62,14 @@ function gridDisplay(): (event: GridEvent) => void {
         cellReporter = progressReporter(`[${event.position}/${event.total}] ${name(event.cell, event.run)}`);
         break;
       case 'log':
-        err(`${name(event.cell, event.run)}: ${event.line}`);
+        if (!noted.has(event.line)) err(`${name(event.cell, event.run)}: ${event.line}`);
+        noted.add(event.line);
+        break;
+      case 'warn':
+        err(`dept: warning: ${name(event.cell, event.run)}: ${event.line}`);
         break;
       case 'select':
-        err(`${name(event.cell)}: selected ${event.setting} of ${event.settings} settings (dev ${event.metric} ${event.dev === null ? 'not a number' : event.dev.toFixed(2)})`);
+        err(`${name(event.cell)}: selected ${event.setting} of ${plural(event.settings, 'setting')} (dev ${event.metric} ${event.dev === null ? 'not a number' : event.dev.toFixed(2)})`);
         break;
       case 'train':
         cellReporter?.(event.event);
@@ -106,6 +112,7 @@ function gridProgress(outDir: string): { see: (event: GridEvent) => void; descri
  * await runFewshot(resolveRecipe('recipes/quickstart.yaml', {}, { grid: true }), { shard: '0/2' });
  */
 export async function runFewshot(recipe: Recipe, flags: Pick<FewshotFlags, 'shard' | 'shards' | 'overwrite' | 'json'>): Promise<void> {
+  for (const line of recipeWarnings(recipe)) err(`dept: warning: ${line}`);
   const { initBackend } = await import('@dept/tensor');
   const { resolveShard, runGrid, writeReport } = await import('@dept/fewshot');
   const { releaseHeldLocks } = await import('@dept/train');
@@ -134,6 +141,9 @@ export async function runFewshot(recipe: Recipe, flags: Pick<FewshotFlags, 'shar
       sampler: recipe.sampler,
       model: recipe.model,
       ...(recipe.data.dir ? { dataDir: recipe.data.dir } : {}),
+      ...(recipe.data.layout ? { layout: recipe.data.layout } : {}),
+      ...(recipe.data.subset ? { subset: recipe.data.subset } : {}),
+      ...(recipe.data.max_eval_examples !== undefined ? { maxEvalExamples: recipe.data.max_eval_examples } : {}),
       flavour: recipe.data.flavour,
       addPrefix: recipe.data.add_prefix,
       ...(recipe.bank ? { bank: recipe.bank } : {}),
@@ -153,8 +163,8 @@ export async function runFewshot(recipe: Recipe, flags: Pick<FewshotFlags, 'shar
     stop();
   }
   err(recipe.search
-    ? `grid: ${result.ran.length} sub-runs trained, ${result.skipped.length} skipped (already finished); ${result.selections.length} cells selected`
-    : `grid: ${result.ran.length} cells trained, ${result.skipped.length} skipped (already finished)`);
+    ? `grid: ${plural(result.ran.length, 'sub-run')} trained, ${result.skipped.length} skipped (already finished); ${plural(result.selections.length, 'cell')} selected`
+    : `grid: ${plural(result.ran.length, 'cell')} trained, ${result.skipped.length} skipped (already finished)`);
   const written = await writeReport(outDir);
   if (flags.json) process.stdout.write(`${JSON.stringify(written.report, null, 2)}\n`);
   else process.stdout.write(written.table);

@@ -75,7 +75,7 @@ export function registerPretrain(program: Command): void {
           process.stderr.write(`pretrain: mixing ${parts.join('; ')}\n`);
         } else if (event.type === 'stage') {
           if (event.finished) process.stderr.write(`pretrain: stage ${event.stage} already finished; kept\n`);
-          reporters.set(event.stage, progressReporter(event.stage === 'shared' ? `shared (${event.tasks.join('+')})` : event.stage, recipe.train.log_steps));
+          reporters.set(event.stage, progressReporter(event.stage === 'shared' ? `shared (${event.tasks.join('+')})` : event.stage));
         } else if (event.type === 'train') reporters.get(event.stage)?.(event.event);
       };
       // The same command with --resume continues: finished stages are kept, the one in progress resumes.

@@ -12,7 +12,8 @@ export function registerReport(program: Command): void {
     .description('aggregate the finished cells of a grid folder (mean ± sample std over seeds per task × k) into results.json/csv and report.md/svg/png')
     .option('--json', 'print the results JSON instead of the Markdown table (default: off)')
     .action(async (runDir: string, opts: { json?: boolean }) => {
-      const { writeReport } = await import('@dept/fewshot');
+      // The light entry: reports need no tensors, so `dept report` never loads tfjs (test/ground-floor.test.ts).
+      const { writeReport } = await import('@dept/fewshot/report');
       const written = await writeReport(runDir);
       if (opts.json) process.stdout.write(`${JSON.stringify(written.report, null, 2)}\n`);
       else process.stdout.write(written.table);

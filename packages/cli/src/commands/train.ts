@@ -11,7 +11,7 @@ import { getTask } from '@dept/tasks';
 import type { TrainResults } from '@dept/train';
 import { deptCommand, onInterrupt, TrainProgress } from '../interrupt.ts';
 import { RANDOM_WEIGHTS_MARK } from './bank-use.ts';
-import { RESOLVED_CONFIG, addRecipeFlags, progressReporter, resolveRecipe, type RecipeFlags, type RecordedRecipe } from './common.ts';
+import { RESOLVED_CONFIG, addRecipeFlags, progressReporter, recipeWarnings, resolveRecipe, type RecipeFlags, type RecordedRecipe } from './common.ts';
 
 type TrainFlags = RecipeFlags & { resume?: boolean; overwrite?: boolean; json?: boolean };
 
@@ -65,17 +65,20 @@ export function registerTrain(program: Command): void {
     const seed = flags.seed !== undefined || recipePath ? (recipe.seeds[0] as number) : recorded ? (recorded.seed ?? (recipe.seeds[0] as number)) : 42;
     const outDir = recipe.out ?? join('runs', recipe.name, task.name);
     const label = `${task.name}${k ? ` k=${k}` : ''} seed=${seed}`;
+    for (const line of recipeWarnings(recipe)) process.stderr.write(`dept: warning: ${line}\n`);
     const { initBackend } = await import('@dept/tensor');
     const { loadGridModel, runCell, resolveSourceBank } = await import('@dept/fewshot');
     const { releaseHeldLocks } = await import('@dept/train');
     await initBackend({ announce: true });
     // A random model made on first use gets a demo tokenizer built from this task's texts.
-    const { pretrained } = await loadGridModel({
-      model: recipe.model, tasks: [task.name], train: recipe.train, addPrefix: recipe.data.add_prefix,
+    const data = {
       ...(recipe.data.dir ? { dataDir: recipe.data.dir } : {}),
-    });
+      ...(recipe.data.layout ? { layout: recipe.data.layout } : {}),
+      ...(recipe.data.subset ? { subset: recipe.data.subset } : {}),
+    };
+    const { pretrained } = await loadGridModel({ model: recipe.model, tasks: [task.name], train: recipe.train, addPrefix: recipe.data.add_prefix, ...data });
     const progress = new TrainProgress(outDir);
-    const report = progressReporter(label, recipe.train.log_steps);
+    const report = progressReporter(label);
     // Once the run folder records its settings, `--out DIR --resume` is all it takes; before that, the same command.
     const again = () => (existsSync(join(outDir, RESOLVED_CONFIG))
       ? `resume with: ${deptCommand(['train', '--out', outDir, '--resume'])}`
@@ -83,12 +86,13 @@ export function registerTrain(program: Command): void {
     const stop = onInterrupt(() => `${progress.describe()}; ${again()}`, releaseHeldLocks);
     try {
       const initialBank = recipe.bank
-        ? await resolveSourceBank({ source: recipe.bank, pretrained, task: task.name, train: recipe.train, seed, ...(recipe.data.dir ? { dataDir: recipe.data.dir } : {}), log: (line) => process.stderr.write(`${line}\n`) })
+        ? await resolveSourceBank({ source: recipe.bank, pretrained, task: task.name, train: recipe.train, seed, ...data, log: (line) => process.stderr.write(`${line}\n`) })
         : undefined;
       const results = await runCell({
         pretrained,
         task: task.name,
-        ...(recipe.data.dir ? { dataDir: recipe.data.dir } : {}),
+        ...data,
+        ...(recipe.data.max_eval_examples !== undefined ? { maxEvalExamples: recipe.data.max_eval_examples } : {}),
         ...(k !== undefined ? { k } : {}),
         seed,
         sampler: recipe.sampler,
@@ -106,6 +110,7 @@ export function registerTrain(program: Command): void {
           report(event);
         },
         log: (line) => process.stderr.write(`note: ${line}\n`),
+        warn: (line) => process.stderr.write(`dept: warning: ${label}: ${line}\n`),
       });
       if (flags.json) process.stdout.write(`${JSON.stringify({ out: outDir, ...results }, null, 2)}\n`);
       else process.stdout.write(`${summary(outDir, label, results)}\n`);
