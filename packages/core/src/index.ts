@@ -34,7 +34,7 @@ export { environmentError, environmentCause, withEnvironmentErrors } from './fs-
 export { nextTurn, processAlive, processIdentity, processStartedAt, writerAlive, bootId, startTicks, type ProcessIdentity } from './process.ts';
 
 // 6. JSON
-export { readJsonFile, parseJsonText, scanJson, type JsonProblem, type JsonDuplicate, type ScanJsonOptions } from './json.ts';
+export { readJsonFile, parseJsonText, scanJson, firstDifference, type JsonProblem, type JsonDuplicate, type ScanJsonOptions } from './json.ts';
 
 // 7. Progress
 export type { ProgressEvent } from './progress.ts';

@@ -238,3 +238,22 @@ export function readJsonFile<T = unknown>(path: string, what?: string): T {
   }
   return parseJsonText<T>(text, path);
 }
+
+/**
+ * The dotted path of the first place where two JSON values differ (object keys of either side in order, array
+ * items by index), or null when they are equal. Used to name the setting a resumed run changed.
+ *
+ * @example
+ * firstDifference({ train: { lr: 0.3, r: 30 } }, { train: { lr: 0.4, r: 30 } }); // 'train.lr'
+ * firstDifference({ k: [4, 16] }, { k: [4, 32] });                                // 'k.1'
+ */
+export function firstDifference(a: unknown, b: unknown, path = ''): string | null {
+  if (typeof a !== 'object' || a === null || typeof b !== 'object' || b === null) {
+    return JSON.stringify(a) === JSON.stringify(b) ? null : path || '(root)';
+  }
+  for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    const d = firstDifference((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key], path ? `${path}.${key}` : key);
+    if (d) return d;
+  }
+  return null;
+}

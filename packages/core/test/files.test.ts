@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isDeptError } from '../src/errors.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../src/files.ts';
-import { parseJsonText, readJsonFile, scanJson } from '../src/json.ts';
+import { firstDifference, parseJsonText, readJsonFile, scanJson } from '../src/json.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'dept-fs-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -81,5 +81,15 @@ describe('reading JSON files', () => {
     const seen: [string, string[]][] = [];
     scanJson('{"x": {"shape": [1.0, 2], "n": -0}, "y": [1e3, {"z": 4E-1}]}', { onNumber: (t, p) => seen.push([t, [...p]]) });
     expect(seen).toEqual([['1.0', ['x', 'shape']], ['2', ['x', 'shape']], ['-0', ['x', 'n']], ['1e3', ['y']], ['4E-1', ['y', 'z']]]);
+  });
+});
+
+describe('firstDifference', () => {
+  it('names the first differing path, object keys of either side, array items by index', () => {
+    expect(firstDifference({ train: { lr: 0.3, r: 30 } }, { train: { lr: 0.3, r: 30 } })).toBeNull();
+    expect(firstDifference({ train: { lr: 0.3, r: 30 } }, { train: { lr: 0.4, r: 30 } })).toBe('train.lr');
+    expect(firstDifference({ a: 1 }, { a: 1, b: null })).toBe('b');
+    expect(firstDifference({ k: [4, 16] }, { k: [4, 32] })).toBe('k.1');
+    expect(firstDifference(1, 2)).toBe('(root)');
   });
 });

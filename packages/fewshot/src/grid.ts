@@ -16,7 +16,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { DeptError, assertNoLinksBelow, readJsonFile, sortKeysDeep, writeJsonAtomic } from '@dept/core';
+import { DeptError, assertNoLinksBelow, firstDifference, readJsonFile, sortKeysDeep, writeJsonAtomic } from '@dept/core';
 import { initBackend } from '@dept/tensor';
 import type { PretrainedT5 } from '@dept/t5';
 import type { Bank } from '@dept/prompt';
@@ -240,17 +240,6 @@ function checkContinuation(before: GridFile, settings: Record<string, unknown>, 
   if (diff) {
     throw new DeptError(`${path}: this grid folder was run with a different "${diff}"; use --overwrite to re-run its cells or another --out`);
   }
-}
-
-function firstDifference(a: unknown, b: unknown, path = ''): string | null {
-  if (typeof a !== 'object' || a === null || typeof b !== 'object' || b === null) {
-    return JSON.stringify(a) === JSON.stringify(b) ? null : path || '(root)';
-  }
-  for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
-    const d = firstDifference((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key], path ? `${path}.${key}` : key);
-    if (d) return d;
-  }
-  return null;
 }
 
 /** What {@link loadGridModel} needs of a plan. */

@@ -10,10 +10,9 @@
 import { appendFileSync, closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  DeptError, FOLDER_RECORD_FILE, Rng, claimEntries, forgetUnusedFolder, environmentError, readFolderRecord, readJsonFile, removeRecordedEntries, writeFileAtomic, writeJsonAtomic, sortKeysDeep,
-  type ProgressEvent,
+  DeptError, FOLDER_RECORD_FILE, Rng, claimEntries, environmentError, firstDifference, forgetUnusedFolder, nextTurn, readFolderRecord, readJsonFile,
+  removeRecordedEntries, sortKeysDeep, writeFileAtomic, writeJsonAtomic, type ProgressEvent,
 } from '@dept/core';
-import { nextTurn } from '@dept/core';
 import { currentBackend, initBackend, type HostTensor } from '@dept/tensor';
 import type { T5ForConditionalGeneration, T5Tokenizer } from '@dept/t5';
 import type { DataOrigin } from '@dept/tasks';
@@ -177,18 +176,6 @@ function bankFromValues(config: TrainConfig, modelDim: number, values: { prompt_
     lora_embedding_A: values.lora_embedding_A,
     lora_embedding_B: values.lora_embedding_B,
   };
-}
-
-function firstDifference(a: unknown, b: unknown, path = ''): string | null {
-  if (typeof a !== 'object' || a === null || typeof b !== 'object' || b === null) {
-    return JSON.stringify(a) === JSON.stringify(b) ? null : path || '(root)';
-  }
-  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-  for (const k of keys) {
-    const d = firstDifference((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], path ? `${path}.${k}` : k);
-    if (d) return d;
-  }
-  return null;
 }
 
 /**
